@@ -1,0 +1,297 @@
+/*
+ * certfetch: a small cache of SNS signing keys. SNS signs with a handful
+ * of certificates at a time, so a short array searched in order serves;
+ * past its size the least recently used entry gives way.
+ */
+#include "certfetch.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <curl/curl.h>
+
+#include "app.h"
+#include "certs.h"
+#include "log.h"
+#include "util.h"
+
+#define CERT_CACHE_SIZE   32
+#define CERT_MAX_BYTES    (64 * 1024)
+#define CERT_FETCH_TIMEOUT_MS 5000L
+
+struct cert_entry {
+	char *file_name;
+	char *pem;
+	size_t pem_len;
+	uint64_t last_used;
+};
+
+struct certfetch {
+	const struct config *config;
+	pthread_mutex_t lock;
+	struct cert_entry entries[CERT_CACHE_SIZE];
+	uint64_t clock;
+	char cache_dir[4096];
+};
+
+int certfetch_new(const struct config *config, struct certfetch **ret)
+{
+	struct certfetch *certs = calloc(1, sizeof(*certs));
+
+	if (!certs)
+		return -ENOMEM;
+
+	certs->config = config;
+	pthread_mutex_init(&certs->lock, NULL);
+	snprintf(certs->cache_dir, sizeof(certs->cache_dir), "%s/certs",
+		 config->state_dir);
+
+	/* The on-disk cache is an optimisation: carry on without it. */
+	if (mkdir(certs->cache_dir, 0755) < 0 && errno != EEXIST)
+		LOG(LOG_LEVEL_WARNING, "certs.cache_unavailable",
+		    {"dir", certs->cache_dir}, {"error", strerror(errno)});
+
+	*ret = certs;
+	return 0;
+}
+
+void certfetch_free(struct certfetch *certs)
+{
+	if (!certs)
+		return;
+
+	for (int i = 0; i < CERT_CACHE_SIZE; i++) {
+		free(certs->entries[i].file_name);
+		free(certs->entries[i].pem);
+	}
+	pthread_mutex_destroy(&certs->lock);
+	free(certs);
+}
+
+/* Copies the cached PEM for file_name, if any. Caller holds no lock. */
+static int cache_lookup(struct certfetch *certs, const char *file_name,
+			char **ret_pem, size_t *ret_len)
+{
+	int r = -ENOENT;
+
+	pthread_mutex_lock(&certs->lock);
+	for (int i = 0; i < CERT_CACHE_SIZE; i++) {
+		struct cert_entry *e = &certs->entries[i];
+
+		if (!e->file_name || strcmp(e->file_name, file_name) != 0)
+			continue;
+
+		*ret_pem = malloc(e->pem_len + 1);
+		if (!*ret_pem) {
+			r = -ENOMEM;
+			break;
+		}
+		memcpy(*ret_pem, e->pem, e->pem_len + 1);
+		*ret_len = e->pem_len;
+		e->last_used = ++certs->clock;
+		r = 0;
+		break;
+	}
+	pthread_mutex_unlock(&certs->lock);
+	return r;
+}
+
+static void cache_insert(struct certfetch *certs, const char *file_name,
+			 const char *pem, size_t len)
+{
+	struct cert_entry *victim = &certs->entries[0];
+	char *name_copy = strdup(file_name);
+	char *pem_copy = malloc(len + 1);
+
+	if (!name_copy || !pem_copy) {
+		free(name_copy);
+		free(pem_copy);
+		return;
+	}
+	memcpy(pem_copy, pem, len);
+	pem_copy[len] = '\0';
+
+	pthread_mutex_lock(&certs->lock);
+	for (int i = 0; i < CERT_CACHE_SIZE; i++) {
+		struct cert_entry *e = &certs->entries[i];
+
+		if (e->file_name && strcmp(e->file_name, file_name) == 0) {
+			victim = e;
+			break;
+		}
+		if (!e->file_name || e->last_used < victim->last_used)
+			victim = e;
+		if (!e->file_name)
+			break;
+	}
+	free(victim->file_name);
+	free(victim->pem);
+	victim->file_name = name_copy;
+	victim->pem = pem_copy;
+	victim->pem_len = len;
+	victim->last_used = ++certs->clock;
+	pthread_mutex_unlock(&certs->lock);
+}
+
+static size_t fetch_write(char *data, size_t size, size_t n, void *userdata)
+{
+	struct strbuf *sb = userdata;
+
+	if (strbuf_append(sb, data, size * n) < 0)
+		return 0; /* libcurl aborts the transfer */
+	return size * n;
+}
+
+static int fetch(struct certfetch *certs, const char *url, char **ret_pem,
+		 size_t *ret_len, const char **ret_reason)
+{
+	const struct config *config = certs->config;
+	struct curl_slist *connect_to = NULL;
+	struct strbuf sb;
+	char errbuf[CURL_ERROR_SIZE] = "";
+	long status = 0;
+	CURLcode rc;
+	CURL *curl;
+	int r = 0;
+
+	curl = curl_easy_init();
+	if (!curl)
+		return -ENOMEM;
+
+	strbuf_init(&sb, CERT_MAX_BYTES);
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https");
+	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, CERT_FETCH_TIMEOUT_MS);
+	curl_easy_setopt(curl, CURLOPT_MAXFILESIZE, (long)CERT_MAX_BYTES);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, fetch_write);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sb);
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(curl, CURLOPT_USERAGENT, "alertbridge");
+
+	/*
+	 * Test-only: trust a test CA and connect elsewhere, while the URL,
+	 * its host name and the TLS name check stay exactly as SNS sent.
+	 */
+	if (config->testing_cert_ca_file)
+		curl_easy_setopt(curl, CURLOPT_CAINFO,
+				 config->testing_cert_ca_file);
+	if (config->testing_cert_connect_to) {
+		connect_to = curl_slist_append(NULL,
+					       config->testing_cert_connect_to);
+		curl_easy_setopt(curl, CURLOPT_CONNECT_TO, connect_to);
+	}
+
+	rc = curl_easy_perform(curl);
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	if (rc != CURLE_OK || status != 200) {
+		char code[24];
+
+		LOG(LOG_LEVEL_WARNING, "certs.fetch_failed", {"url", url},
+		    {"status", log_int(code, status)},
+		    {"error", rc != CURLE_OK ? (errbuf[0] ? errbuf
+							: curl_easy_strerror(rc))
+					     : "unexpected status"});
+		*ret_reason = "signing certificate could not be fetched";
+		r = -EAGAIN;
+		goto out;
+	}
+
+	*ret_pem = strbuf_detach(&sb, ret_len);
+	if (!*ret_pem)
+		r = -ENOMEM;
+out:
+	strbuf_release(&sb);
+	curl_slist_free_all(connect_to);
+	curl_easy_cleanup(curl);
+	return r;
+}
+
+static int join_path(char *out, size_t size, const char *dir,
+		     const char *name)
+{
+	int n = snprintf(out, size, "%s/%s", dir, name);
+
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+/* Finds the PEM without the network: memory, cert_dir, disk cache. */
+static int find_local(struct certfetch *certs, const char *file_name,
+		      char **ret_pem, size_t *ret_len, bool *ret_from_disk)
+{
+	const struct config *config = certs->config;
+	char path[4096];
+
+	if (cache_lookup(certs, file_name, ret_pem, ret_len) == 0) {
+		*ret_from_disk = false;
+		return 0;
+	}
+
+	*ret_from_disk = true;
+	if (config->cert_dir) {
+		if (join_path(path, sizeof(path), config->cert_dir,
+			      file_name) == 0 &&
+		    util_read_file(path, CERT_MAX_BYTES, ret_pem, ret_len) ==
+			    0)
+			return 0;
+	}
+
+	if (join_path(path, sizeof(path), certs->cache_dir, file_name) < 0)
+		return -ENAMETOOLONG;
+	return util_read_file(path, CERT_MAX_BYTES, ret_pem, ret_len);
+}
+
+int certfetch_get(struct certfetch *certs, const char *url,
+		  const char *file_name, int64_t as_of_ms,
+		  EVP_PKEY **ret_key, const char **ret_reason)
+{
+	const struct config *config = certs->config;
+	bool check_validity = !config->testing_skip_cert_validity;
+	bool from_disk = false;
+	bool fetched = false;
+	char *pem = NULL;
+	size_t len = 0;
+	char path[4096];
+	int r;
+
+	r = find_local(certs, file_name, &pem, &len, &from_disk);
+	if (r < 0) {
+		if (!config->cert_fetch) {
+			*ret_reason = "signing certificate not found locally"
+				      " and fetching is off";
+			r = -EAGAIN;
+			goto out;
+		}
+		r = fetch(certs, url, &pem, &len, ret_reason);
+		if (r < 0)
+			goto out;
+		fetched = true;
+	}
+
+	r = certs_load_pem(pem, len, as_of_ms, check_validity, ret_key, NULL,
+			   ret_reason);
+	if (r < 0) {
+		r = -EKEYREJECTED;
+		goto out;
+	}
+
+	if (fetched) {
+		if (join_path(path, sizeof(path), certs->cache_dir,
+			      file_name) < 0 ||
+		    util_write_file_atomic(path, pem, len) < 0)
+			LOG(LOG_LEVEL_WARNING, "certs.cache_write_failed",
+			    {"path", path});
+		LOG(LOG_LEVEL_INFO, "certs.fetched", {"url", url});
+	}
+	if (fetched || from_disk)
+		cache_insert(certs, file_name, pem, len);
+out:
+	free(pem);
+	return r;
+}

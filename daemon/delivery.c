@@ -1,0 +1,634 @@
+/*
+ * delivery: libcurl multi, pacing per routing key, outcomes to the store.
+ */
+#include "delivery.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "log.h"
+#include "metrics.h"
+#include "render.h"
+#include "retry.h"
+#include "store.h"
+
+#define DELIVERY_SLOTS        16
+#define DELIVERY_RESPONSE_MAX (64 * 1024)
+#define DELIVERY_IDLE_WAIT_MS 1000
+/* The loop must turn at least this often to count as alive. */
+#define DELIVERY_ALIVE_MS     15000
+/* How often the outbox figures for /metrics are refreshed. */
+#define DELIVERY_STATS_MS     1000
+
+struct slot {
+	bool busy;
+	CURL *easy;
+	struct store_outbox_row row;
+	struct curl_slist *headers;
+	char *body;
+	struct strbuf response;
+	int64_t retry_after_ms;
+	int64_t started_mono;
+	size_t pace_index;
+};
+
+/* Pacing per target; the last entry is for subscription rows. */
+struct pace {
+	const char *target; /* NULL: subscriptions */
+	int64_t next_send_mono;
+};
+
+struct delivery {
+	struct app *app;
+	struct store *store;
+	pthread_t thread;
+	CURLM *multi;
+	atomic_bool stop;
+	atomic_llong stop_deadline_mono;
+	atomic_llong heartbeat_mono;
+	struct slot slots[DELIVERY_SLOTS];
+	size_t busy;
+	struct pace *paces;
+	size_t n_paces;
+	int64_t interval_ms;
+	int64_t next_stats_mono;
+};
+
+static uint32_t random_u32(void)
+{
+	uint32_t value = 0;
+
+	/* Jitter needs no cryptographic quality; a short read is fine. */
+	if (getrandom(&value, sizeof(value), GRND_NONBLOCK) < 0)
+		value = (uint32_t)app_mono_ms();
+	return value;
+}
+
+static bool row_in_flight(const struct delivery *d, int64_t id)
+{
+	for (size_t i = 0; i < DELIVERY_SLOTS; i++)
+		if (d->slots[i].busy && d->slots[i].row.id == id)
+			return true;
+	return false;
+}
+
+static struct slot *free_slot(struct delivery *d)
+{
+	for (size_t i = 0; i < DELIVERY_SLOTS; i++)
+		if (!d->slots[i].busy)
+			return &d->slots[i];
+	return NULL;
+}
+
+/* Parses Retry-After: delta-seconds only (PagerDuty sends those). */
+static size_t on_header(char *data, size_t size, size_t n, void *userdata)
+{
+	struct slot *slot = userdata;
+	size_t len = size * n;
+	static const char name[] = "retry-after:";
+	char value[32];
+	size_t vlen;
+	char *end;
+	long seconds;
+
+	if (len <= sizeof(name) - 1 ||
+	    strncasecmp(data, name, sizeof(name) - 1) != 0)
+		return len;
+
+	vlen = len - (sizeof(name) - 1);
+	if (vlen >= sizeof(value))
+		return len;
+	memcpy(value, data + sizeof(name) - 1, vlen);
+	value[vlen] = '\0';
+
+	seconds = strtol(value, &end, 10);
+	if (end != value && seconds >= 0 && seconds < 24 * 3600)
+		slot->retry_after_ms = seconds * 1000;
+	return len;
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *userdata)
+{
+	struct slot *slot = userdata;
+
+	/* A long answer is cut, not refused: only its start is logged. */
+	strbuf_append(&slot->response, data, size * n);
+	return size * n;
+}
+
+static void slot_release(struct delivery *d, struct slot *slot)
+{
+	if (slot->easy) {
+		curl_multi_remove_handle(d->multi, slot->easy);
+		curl_easy_cleanup(slot->easy);
+	}
+	curl_slist_free_all(slot->headers);
+	free(slot->body);
+	strbuf_release(&slot->response);
+	store_outbox_row_release(&slot->row);
+	memset(slot, 0, sizeof(*slot));
+	d->busy--;
+	metrics_gauge_set(METRICS_GAUGE_IN_FLIGHT, (int64_t)d->busy);
+}
+
+/* The request body for an event row: payload plus the routing key. */
+static int event_body(const struct delivery *d,
+		      const struct store_outbox_row *row, char **ret_body,
+		      const char **ret_reason)
+{
+	const struct config *config = d->app->config;
+	const struct config_target *target;
+	json_error_t error;
+	json_t *payload;
+	size_t len;
+	int r;
+
+	target = config_find_target(config, row->target);
+	if (!target) {
+		*ret_reason = "target no longer configured";
+		return -ENOENT;
+	}
+
+	payload = json_loads(row->body, 0, &error);
+	if (!payload) {
+		*ret_reason = "stored payload is not JSON";
+		return -EINVAL;
+	}
+
+	r = render_event_body(payload, target->routing_key, row->action,
+			      row->order_key, config->client,
+			      config->client_url, ret_body, &len);
+	json_decref(payload);
+	if (r < 0)
+		*ret_reason = "event could not be encoded";
+	return r;
+}
+
+static void log_outcome(enum log_level level, const char *event,
+			const struct slot *slot, long status,
+			const char *detail)
+{
+	const struct store_outbox_row *row = &slot->row;
+	char attempt[24];
+	char code[24];
+	char ms[24];
+
+	LOG(level, event, {"kind", row->kind == STORE_OUTBOX_SUBSCRIBE
+					   ? "subscribe"
+					   : "event"},
+	    {"dedup_key", row->kind == STORE_OUTBOX_EVENT ? row->order_key
+							 : NULL},
+	    {"topic", row->kind == STORE_OUTBOX_SUBSCRIBE ? row->detail : NULL},
+	    {"message_id", row->kind == STORE_OUTBOX_EVENT ? row->detail
+							  : NULL},
+	    {"target", row->target}, {"action", row->action},
+	    {"attempt", log_int(attempt, row->attempts + 1)},
+	    {"status", status ? log_int(code, status) : NULL},
+	    {"latency_ms",
+	     log_int(ms, app_mono_ms() - slot->started_mono)},
+	    {"detail", detail});
+}
+
+static void dead_letter(struct delivery *d, struct slot *slot, long status,
+			const char *reason)
+{
+	int r;
+
+	r = store_outbox_dead(d->store, slot->row.id, app_wall_ms(), reason);
+	if (r < 0) {
+		LOG(LOG_LEVEL_ERROR, "store.dead_letter_failed",
+		    {"detail", store_error(d->store)});
+		return;
+	}
+
+	metrics_dead_letter();
+	if (slot->row.kind == STORE_OUTBOX_SUBSCRIBE) {
+		metrics_subscription(0);
+		store_subscription_record(d->store, slot->row.detail, NULL,
+					  "failed", reason, app_wall_ms());
+	}
+	log_outcome(LOG_LEVEL_ERROR, "delivery.dead_lettered", slot, status,
+		    reason);
+}
+
+static void retry_later(struct delivery *d, struct slot *slot, long status,
+			const char *reason)
+{
+	const struct config *config = d->app->config;
+	const struct retry_policy policy = {
+		.initial_ms = config->retry_initial_ms,
+		.max_ms = config->retry_max_ms,
+		.deadline_ms = config->retry_deadline_ms,
+	};
+	unsigned int attempts = slot->row.attempts + 1;
+	int64_t now = app_wall_ms();
+	int64_t delay;
+	char text[256];
+	char ms[24];
+
+	delay = retry_delay_ms(&policy, attempts, slot->retry_after_ms,
+			       random_u32());
+
+	if (retry_expired(&policy, slot->row.created_ms, now + delay)) {
+		snprintf(text, sizeof(text), "gave up after %u attempts: %s",
+			 attempts, reason);
+		dead_letter(d, slot, status, text);
+		return;
+	}
+
+	/* A 429 speaks for the routing key, not just this event. */
+	if (status == 429) {
+		struct pace *pace = &d->paces[slot->pace_index];
+		int64_t until = app_mono_ms() + delay;
+
+		if (pace->next_send_mono < until)
+			pace->next_send_mono = until;
+	}
+
+	if (store_outbox_reschedule(d->store, slot->row.id, attempts,
+				    now + delay, reason) < 0) {
+		LOG(LOG_LEVEL_ERROR, "store.reschedule_failed",
+		    {"detail", store_error(d->store)});
+		return;
+	}
+
+	metrics_retry();
+	LOG(LOG_LEVEL_WARNING, "delivery.retry",
+	    {"dedup_key", slot->row.order_key}, {"target", slot->row.target},
+	    {"action", slot->row.action},
+	    {"attempt", log_int(text, attempts)},
+	    {"delay_ms", log_int(ms, delay)}, {"detail", reason});
+}
+
+/* PagerDuty's 400 answer: {"status":..., "message":..., "errors":[...]}. */
+static void invalid_reason(const struct slot *slot, char *out, size_t size)
+{
+	json_t *answer = json_loadb(slot->response.data ? slot->response.data
+							: "",
+				    slot->response.len, 0, NULL);
+	json_t *errors = json_object_get(answer, "errors");
+	const char *message = json_string_value(
+		json_object_get(answer, "message"));
+	size_t used;
+	size_t i;
+	json_t *e;
+
+	used = (size_t)snprintf(out, size, "HTTP 400: %s",
+				message ? message : "invalid event");
+	json_array_foreach(errors, i, e)
+	{
+		const char *text = json_string_value(e);
+
+		if (text && used < size)
+			used += (size_t)snprintf(out + used, size - used,
+						 "; %s", text);
+	}
+	json_decref(answer);
+}
+
+static void on_done(struct delivery *d, struct slot *slot, CURLcode rc)
+{
+	long status = 0;
+	char reason[512];
+
+	metrics_observe(METRICS_HIST_DELIVERY,
+			(app_mono_ms() - slot->started_mono) * 1000);
+
+	if (rc != CURLE_OK) {
+		metrics_delivery(METRICS_DELIVERY_NETWORK);
+		snprintf(reason, sizeof(reason), "%s", curl_easy_strerror(rc));
+		retry_later(d, slot, 0, reason);
+		return;
+	}
+
+	curl_easy_getinfo(slot->easy, CURLINFO_RESPONSE_CODE, &status);
+
+	if (status >= 200 && status < 300) {
+		metrics_delivery(METRICS_DELIVERY_ACCEPTED);
+		if (store_outbox_done(d->store, slot->row.id) < 0) {
+			/* Sent twice after a restart at worst: PagerDuty
+			 * deduplicates on the dedup_key. */
+			LOG(LOG_LEVEL_ERROR, "store.done_failed",
+			    {"detail", store_error(d->store)});
+			return;
+		}
+		if (slot->row.kind == STORE_OUTBOX_SUBSCRIBE) {
+			metrics_subscription(1);
+			store_subscription_record(d->store, slot->row.detail,
+						  NULL, "confirmed", NULL,
+						  app_wall_ms());
+			log_outcome(LOG_LEVEL_INFO, "subscription.confirmed",
+				    slot, status, NULL);
+		} else {
+			log_outcome(LOG_LEVEL_INFO, "delivery.accepted", slot,
+				    status, NULL);
+		}
+		return;
+	}
+
+	if (slot->row.kind == STORE_OUTBOX_EVENT &&
+	    (status == 400 || status == 413 || status == 422)) {
+		metrics_delivery(METRICS_DELIVERY_INVALID);
+		invalid_reason(slot, reason, sizeof(reason));
+		dead_letter(d, slot, status, reason);
+		return;
+	}
+
+	if (status == 429)
+		metrics_delivery(METRICS_DELIVERY_RATE_LIMITED);
+	else if (status >= 500)
+		metrics_delivery(METRICS_DELIVERY_SERVER_ERROR);
+	else
+		metrics_delivery(METRICS_DELIVERY_OTHER);
+
+	snprintf(reason, sizeof(reason), "HTTP %ld", status);
+	retry_later(d, slot, status, reason);
+}
+
+static int start_transfer(struct delivery *d, struct slot *slot,
+			  struct store_outbox_row *row, size_t pace_index)
+{
+	const struct config *config = d->app->config;
+	const char *reason = NULL;
+	CURL *easy;
+	int r;
+
+	memset(slot, 0, sizeof(*slot));
+	slot->row = *row;
+	memset(row, 0, sizeof(*row));
+	slot->pace_index = pace_index;
+	slot->retry_after_ms = -1;
+	slot->started_mono = app_mono_ms();
+	slot->busy = true;
+	d->busy++;
+	strbuf_init(&slot->response, DELIVERY_RESPONSE_MAX);
+
+	if (slot->row.kind == STORE_OUTBOX_EVENT) {
+		r = event_body(d, &slot->row, &slot->body, &reason);
+		if (r < 0) {
+			dead_letter(d, slot, 0, reason);
+			slot_release(d, slot);
+			return r;
+		}
+	}
+
+	easy = curl_easy_init();
+	if (!easy) {
+		slot_release(d, slot);
+		return -ENOMEM;
+	}
+	slot->easy = easy;
+
+	curl_easy_setopt(easy, CURLOPT_PRIVATE, slot);
+	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long)config->timeout_ms);
+	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
+			 (long)config->timeout_ms);
+	curl_easy_setopt(easy, CURLOPT_USERAGENT, "alertbridge");
+	curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(easy, CURLOPT_HEADERDATA, slot);
+	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(easy, CURLOPT_WRITEDATA, slot);
+
+	if (slot->row.kind == STORE_OUTBOX_EVENT) {
+		slot->headers = curl_slist_append(
+			NULL, "Content-Type: application/json");
+		curl_easy_setopt(easy, CURLOPT_URL, config->events_url);
+		curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+		curl_easy_setopt(easy, CURLOPT_HTTPHEADER, slot->headers);
+		curl_easy_setopt(easy, CURLOPT_POSTFIELDS, slot->body);
+	} else {
+		/* The SubscribeURL passed the SNS host policy on ingest. */
+		curl_easy_setopt(easy, CURLOPT_URL, slot->row.body);
+		curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "https");
+		if (config->testing_cert_ca_file)
+			curl_easy_setopt(easy, CURLOPT_CAINFO,
+					 config->testing_cert_ca_file);
+		if (config->testing_cert_connect_to) {
+			slot->headers = curl_slist_append(
+				NULL, config->testing_cert_connect_to);
+			curl_easy_setopt(easy, CURLOPT_CONNECT_TO,
+					 slot->headers);
+		}
+	}
+
+	if (curl_multi_add_handle(d->multi, easy) != CURLM_OK) {
+		slot_release(d, slot);
+		return -EIO;
+	}
+	metrics_gauge_set(METRICS_GAUGE_IN_FLIGHT, (int64_t)d->busy);
+	return 0;
+}
+
+/* Starts what is due and allowed; returns the ms until worth looking. */
+static int64_t fill_slots(struct delivery *d)
+{
+	int64_t now_wall = app_wall_ms();
+	int64_t now_mono = app_mono_ms();
+	int64_t wait = DELIVERY_IDLE_WAIT_MS;
+	int64_t next_due;
+
+	for (size_t p = 0; p < d->n_paces; p++) {
+		struct pace *pace = &d->paces[p];
+		bool paced = pace->target != NULL;
+		struct store_outbox_row *rows = NULL;
+		size_t n = 0;
+
+		if (d->busy >= DELIVERY_SLOTS)
+			break;
+
+		if (paced && now_mono < pace->next_send_mono) {
+			if (pace->next_send_mono - now_mono < wait)
+				wait = pace->next_send_mono - now_mono;
+			continue;
+		}
+
+		/* Enough rows to step over the ones already in flight. */
+		if (store_outbox_due(d->store, pace->target, now_wall,
+				     d->busy + (paced ? 1 : DELIVERY_SLOTS),
+				     &rows, &n) < 0) {
+			LOG(LOG_LEVEL_ERROR, "store.outbox_read_failed",
+			    {"detail", store_error(d->store)});
+			return DELIVERY_IDLE_WAIT_MS;
+		}
+
+		for (size_t i = 0; i < n && d->busy < DELIVERY_SLOTS; i++) {
+			if (row_in_flight(d, rows[i].id))
+				continue;
+
+			start_transfer(d, free_slot(d), &rows[i], p);
+			if (paced) {
+				pace->next_send_mono = now_mono +
+						       d->interval_ms;
+				if (d->interval_ms < wait)
+					wait = d->interval_ms;
+				break;
+			}
+		}
+		store_outbox_rows_free(rows, n);
+	}
+
+	if (store_outbox_next_due(d->store, &next_due) == 0 &&
+	    next_due != INT64_MAX) {
+		int64_t until = next_due - now_wall;
+
+		if (until < wait)
+			wait = until < 1 ? 1 : until;
+	}
+	return wait;
+}
+
+static void refresh_stats(struct delivery *d)
+{
+	int64_t now = app_mono_ms();
+	int64_t counts[4];
+	int64_t depth = 0;
+	int64_t oldest = 0;
+	int64_t dead = 0;
+
+	if (now < d->next_stats_mono)
+		return;
+	d->next_stats_mono = now + DELIVERY_STATS_MS;
+
+	if (store_outbox_stats(d->store, &depth, &oldest) == 0) {
+		metrics_gauge_set(METRICS_GAUGE_OUTBOX_DEPTH, depth);
+		metrics_gauge_set(METRICS_GAUGE_OUTBOX_OLDEST_AGE_MS,
+				  depth ? app_wall_ms() - oldest : 0);
+	}
+	if (store_dead_count(d->store, &dead) == 0)
+		metrics_gauge_set(METRICS_GAUGE_DEAD_LETTERS, dead);
+	if (store_incident_counts(d->store, counts) == 0)
+		metrics_gauge_set(METRICS_GAUGE_INCIDENTS_OPEN,
+				  counts[INCIDENT_STATUS_TRIGGERED]);
+}
+
+static void *delivery_main(void *arg)
+{
+	struct delivery *d = arg;
+
+	for (;;) {
+		int64_t wait = DELIVERY_IDLE_WAIT_MS;
+		bool stopping = atomic_load(&d->stop);
+		CURLMsg *msg;
+		int running;
+		int left;
+
+		atomic_store(&d->heartbeat_mono, app_mono_ms());
+
+		if (stopping && (d->busy == 0 ||
+				 app_mono_ms() >=
+					 atomic_load(&d->stop_deadline_mono)))
+			break;
+
+		if (!stopping)
+			wait = fill_slots(d);
+		refresh_stats(d);
+
+		curl_multi_perform(d->multi, &running);
+		while ((msg = curl_multi_info_read(d->multi, &left))) {
+			struct slot *slot = NULL;
+
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE,
+					  (char **)&slot);
+			on_done(d, slot, msg->data.result);
+			slot_release(d, slot);
+			wait = 0;
+		}
+
+		if (wait > 0)
+			curl_multi_poll(d->multi, NULL, 0, (int)wait, NULL);
+	}
+
+	/* Transfers cut off here stay in the outbox for the next start. */
+	for (size_t i = 0; i < DELIVERY_SLOTS; i++)
+		if (d->slots[i].busy)
+			slot_release(d, &d->slots[i]);
+	return NULL;
+}
+
+int delivery_start(struct app *app, struct delivery **ret_delivery)
+{
+	const struct config *config = app->config;
+	struct delivery *d = calloc(1, sizeof(*d));
+	int r;
+
+	if (!d)
+		return -ENOMEM;
+
+	d->app = app;
+	d->interval_ms = 60000 / (int64_t)config->rate_per_minute;
+	atomic_store(&d->heartbeat_mono, app_mono_ms());
+
+	d->n_paces = config->n_targets + 1;
+	d->paces = calloc(d->n_paces, sizeof(*d->paces));
+	if (!d->paces) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	for (size_t i = 0; i < config->n_targets; i++)
+		d->paces[i].target = config->targets[i].name;
+
+	r = store_open(config->state_dir, &d->store);
+	if (r < 0)
+		goto fail;
+
+	d->multi = curl_multi_init();
+	if (!d->multi) {
+		r = -ENOMEM;
+		goto fail;
+	}
+
+	r = -pthread_create(&d->thread, NULL, delivery_main, d);
+	if (r < 0)
+		goto fail;
+
+	*ret_delivery = d;
+	return 0;
+fail:
+	if (d->multi)
+		curl_multi_cleanup(d->multi);
+	store_close(d->store);
+	free(d->paces);
+	free(d);
+	return r;
+}
+
+void delivery_wake(struct delivery *delivery)
+{
+	curl_multi_wakeup(delivery->multi);
+}
+
+void delivery_stop(struct delivery *delivery, int64_t grace_ms)
+{
+	if (!delivery)
+		return;
+
+	atomic_store(&delivery->stop_deadline_mono, app_mono_ms() + grace_ms);
+	atomic_store(&delivery->stop, true);
+	curl_multi_wakeup(delivery->multi);
+	pthread_join(delivery->thread, NULL);
+
+	curl_multi_cleanup(delivery->multi);
+	store_close(delivery->store);
+	free(delivery->paces);
+	free(delivery);
+}
+
+bool delivery_alive(const struct delivery *delivery)
+{
+	int64_t beat = atomic_load(&((struct delivery *)delivery)
+					    ->heartbeat_mono);
+
+	return app_mono_ms() - beat < DELIVERY_ALIVE_MS;
+}

@@ -1,0 +1,384 @@
+/*
+ * server: routing of HTTP requests and the SNS body reader.
+ */
+#include "server.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+#include <systemd/sd-daemon.h>
+
+#include "delivery.h"
+#include "ingest.h"
+#include "log.h"
+#include "metrics.h"
+
+#define SERVER_METRICS_MAX (256 * 1024)
+
+struct server {
+	struct app *app;
+	struct MHD_Daemon *httpd;
+	int listen_fd;
+};
+
+/* Per-request state across libmicrohttpd's calls of the handler. */
+struct request {
+	struct strbuf body;
+	bool too_large;
+	int64_t started_mono;
+};
+
+static enum MHD_Result respond(struct MHD_Connection *conn,
+			       unsigned int status, const char *content_type,
+			       const char *body, size_t len)
+{
+	struct MHD_Response *response;
+	enum MHD_Result ret;
+
+	response = MHD_create_response_from_buffer(len, (void *)body,
+						   MHD_RESPMEM_MUST_COPY);
+	if (!response)
+		return MHD_NO;
+
+	MHD_add_response_header(response, "Content-Type", content_type);
+	ret = MHD_queue_response(conn, status, response);
+	MHD_destroy_response(response);
+	return ret;
+}
+
+static enum MHD_Result respond_text(struct MHD_Connection *conn,
+				    unsigned int status, const char *text)
+{
+	char line[320];
+	int n = snprintf(line, sizeof(line), "%s\n", text);
+
+	return respond(conn, status, "text/plain; charset=utf-8", line,
+		       (size_t)n < sizeof(line) ? (size_t)n
+						: sizeof(line) - 1);
+}
+
+static enum MHD_Result handle_metrics(struct MHD_Connection *conn)
+{
+	struct strbuf out;
+	enum MHD_Result ret;
+
+	strbuf_init(&out, SERVER_METRICS_MAX);
+	if (metrics_render(&out) < 0) {
+		strbuf_release(&out);
+		return respond_text(conn, 500, "metrics unavailable");
+	}
+
+	ret = respond(conn, 200, "text/plain; version=0.0.4", out.data,
+		      out.len);
+	strbuf_release(&out);
+	return ret;
+}
+
+static enum MHD_Result handle_ready(struct server *server,
+				    struct MHD_Connection *conn)
+{
+	struct app *app = server->app;
+	uint64_t dead = metrics_dead_letters_since_start();
+	char text[160];
+
+	if (atomic_load(&app->stopping))
+		return respond_text(conn, 503, "not ready: shutting down");
+	if (!atomic_load(&app->store_ok))
+		return respond_text(conn, 503,
+				    "not ready: the store failed its last"
+				    " commit");
+	if (!app->delivery || !delivery_alive(app->delivery))
+		return respond_text(conn, 503,
+				    "not ready: the delivery worker is not"
+				    " running");
+
+	/*
+	 * Dead letters do not stop ingest, so they do not make the daemon
+	 * unready; they are shown so that someone looks.
+	 */
+	if (dead > 0) {
+		snprintf(text, sizeof(text),
+			 "ready, degraded: %llu events dead-lettered since"
+			 " start",
+			 (unsigned long long)dead);
+		return respond_text(conn, 200, text);
+	}
+	return respond_text(conn, 200, "ready");
+}
+
+static bool content_type_ok(struct MHD_Connection *conn)
+{
+	const char *type = MHD_lookup_connection_value(
+		conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	size_t n;
+
+	/* SNS sends text/plain; a hand-made post may say JSON, or nothing. */
+	if (!type)
+		return true;
+	n = strcspn(type, ";");
+	while (n > 0 && type[n - 1] == ' ')
+		n--;
+	return (n == 10 && strncasecmp(type, "text/plain", n) == 0) ||
+	       (n == 16 && strncasecmp(type, "application/json", n) == 0);
+}
+
+static enum MHD_Result handle_sns(struct server *server,
+				  struct MHD_Connection *conn,
+				  struct request *req)
+{
+	struct ingest_request in = {
+		.body = req->body.data ? req->body.data : "",
+		.len = req->body.len,
+		.hdr_message_type = MHD_lookup_connection_value(
+			conn, MHD_HEADER_KIND, "x-amz-sns-message-type"),
+		.hdr_message_id = MHD_lookup_connection_value(
+			conn, MHD_HEADER_KIND, "x-amz-sns-message-id"),
+		.hdr_topic_arn = MHD_lookup_connection_value(
+			conn, MHD_HEADER_KIND, "x-amz-sns-topic-arn"),
+		.started_mono = req->started_mono,
+	};
+	struct ingest_response out = {0};
+
+	ingest_sns(server->app, &in, &out);
+	return respond_text(conn, out.status, out.reason);
+}
+
+static enum MHD_Result too_large(struct server *server,
+				 struct MHD_Connection *conn)
+{
+	char text[128];
+
+	metrics_rejected(METRICS_REJECT_TOO_LARGE);
+	metrics_received(METRICS_TYPE_UNKNOWN, METRICS_OUTCOME_REJECTED);
+	snprintf(text, sizeof(text), "body larger than %zu bytes",
+		 server->app->config->max_body_bytes);
+	LOG(LOG_LEVEL_WARNING, "sns.rejected", {"status", "413"},
+	    {"reason", text});
+	return respond_text(conn, 413, text);
+}
+
+/* Refuses before reading a body whose declared length is too long. */
+static bool declared_too_large(struct server *server,
+			       struct MHD_Connection *conn)
+{
+	const char *length = MHD_lookup_connection_value(
+		conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	unsigned long long n;
+	char *end;
+
+	if (!length)
+		return false;
+	errno = 0;
+	n = strtoull(length, &end, 10);
+	return errno == ERANGE ||
+	       (end != length && n > server->app->config->max_body_bytes);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
+				  const char *url, const char *method,
+				  const char *version, const char *upload,
+				  size_t *upload_size, void **con_cls)
+{
+	struct server *server = cls;
+	struct request *req = *con_cls;
+	bool is_post = strcmp(method, "POST") == 0;
+	bool is_get = strcmp(method, "GET") == 0 ||
+		      strcmp(method, "HEAD") == 0;
+
+	if (strcmp(url, "/sns") != 0) {
+		if (!is_get)
+			return respond_text(conn, 405, "method not allowed");
+		if (strcmp(url, "/healthz") == 0)
+			return respond_text(conn, 200, "ok");
+		if (strcmp(url, "/readyz") == 0)
+			return handle_ready(server, conn);
+		if (strcmp(url, "/metrics") == 0)
+			return handle_metrics(conn);
+		return respond_text(conn, 404, "not found");
+	}
+
+	if (!is_post)
+		return respond_text(conn, 405, "POST SNS messages here");
+
+	if (!req) {
+		if (declared_too_large(server, conn))
+			return too_large(server, conn);
+		if (!content_type_ok(conn))
+			return respond_text(conn, 415,
+					    "content type must be text/plain"
+					    " or application/json");
+
+		req = calloc(1, sizeof(*req));
+		if (!req)
+			return MHD_NO;
+		strbuf_init(&req->body, server->app->config->max_body_bytes);
+		req->started_mono = app_mono_ms();
+		*con_cls = req;
+		return MHD_YES;
+	}
+
+	if (*upload_size > 0) {
+		/* Past the cap, keep reading (and dropping) to answer 413. */
+		if (!req->too_large &&
+		    strbuf_append(&req->body, upload, *upload_size) < 0)
+			req->too_large = true;
+		*upload_size = 0;
+		return MHD_YES;
+	}
+
+	if (req->too_large)
+		return too_large(server, conn);
+	return handle_sns(server, conn, req);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn,
+			 void **con_cls, enum MHD_RequestTerminationCode code)
+{
+	struct request *req = *con_cls;
+
+	if (!req)
+		return;
+	strbuf_release(&req->body);
+	free(req);
+	*con_cls = NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char text[512];
+	size_t n;
+
+	vsnprintf(text, sizeof(text), fmt, ap);
+	n = strlen(text);
+	while (n > 0 && text[n - 1] == '\n')
+		text[--n] = '\0';
+	LOG(LOG_LEVEL_DEBUG, "http.library", {"detail", text});
+}
+
+/* A listening socket on host:port; port 0 takes any free port. */
+static int listen_on(const char *host, int port, int *ret_fd)
+{
+	struct addrinfo hints = {
+		.ai_family = AF_UNSPEC,
+		.ai_socktype = SOCK_STREAM,
+		.ai_flags = AI_PASSIVE | AI_NUMERICSERV,
+	};
+	struct addrinfo *res = NULL;
+	char service[16];
+	int fd = -1;
+	int r;
+
+	snprintf(service, sizeof(service), "%d", port);
+	r = getaddrinfo(host, service, &hints, &res);
+	if (r != 0)
+		return -EADDRNOTAVAIL;
+
+	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+		int one = 1;
+
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+			    ai->ai_protocol);
+		if (fd < 0)
+			continue;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+		    listen(fd, 256) == 0)
+			break;
+		r = -errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+
+	if (fd < 0)
+		return r < 0 ? r : -EADDRNOTAVAIL;
+	*ret_fd = fd;
+	return 0;
+}
+
+static int bound_port(int fd)
+{
+	struct sockaddr_storage addr;
+	socklen_t len = sizeof(addr);
+
+	if (getsockname(fd, (struct sockaddr *)&addr, &len) < 0)
+		return -1;
+	if (addr.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&addr)->sin_port);
+	if (addr.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&addr)->sin6_port);
+	return -1;
+}
+
+int server_start(struct app *app, struct server **ret_server, int *ret_port)
+{
+	const struct config *config = app->config;
+	struct server *server;
+	int fd = -1;
+	int n;
+	int r;
+
+	server = calloc(1, sizeof(*server));
+	if (!server)
+		return -ENOMEM;
+	server->app = app;
+
+	n = sd_listen_fds(1);
+	if (n > 1) {
+		r = -EINVAL;
+		LOG(LOG_LEVEL_ERROR, "server.activation",
+		    {"detail", "more than one socket passed; expected one"});
+		goto fail;
+	}
+	if (n == 1) {
+		fd = SD_LISTEN_FDS_START;
+		LOG(LOG_LEVEL_INFO, "server.socket_activated", {"fd", "3"});
+	} else {
+		r = listen_on(config->listen_host, config->listen_port, &fd);
+		if (r < 0)
+			goto fail;
+	}
+	server->listen_fd = fd;
+
+	server->httpd = MHD_start_daemon(
+		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+			MHD_USE_ERROR_LOG | MHD_USE_ITC,
+		0, NULL, NULL, on_request, server, MHD_OPTION_LISTEN_SOCKET,
+		fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, server,
+		MHD_OPTION_CONNECTION_LIMIT, config->max_connections,
+		MHD_OPTION_CONNECTION_TIMEOUT, config->connection_timeout_s,
+		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+		MHD_OPTION_END);
+	if (!server->httpd) {
+		r = -EIO;
+		goto fail;
+	}
+
+	*ret_port = bound_port(fd);
+	*ret_server = server;
+	return 0;
+fail:
+	if (fd >= 0 && n != 1)
+		close(fd);
+	free(server);
+	return r;
+}
+
+void server_stop(struct server *server)
+{
+	if (!server)
+		return;
+
+	/* Stop accepting first; then wait for the requests under way. */
+	MHD_quiesce_daemon(server->httpd);
+	MHD_stop_daemon(server->httpd);
+	close(server->listen_fd);
+	free(server);
+}

@@ -1,0 +1,771 @@
+/*
+ * store: SQLite in WAL mode with full synchronous commits, so that a
+ * commit is on disk before the caller acknowledges what it holds.
+ */
+#include "store.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "util.h"
+
+#define STORE_SCHEMA_VERSION 1
+
+/*
+ * How long a writer waits for the other connection's write lock. The
+ * delivery worker and the ingest writer each hold it for one short
+ * transaction at a time.
+ */
+#define STORE_BUSY_TIMEOUT_MS 10000
+
+static const char schema_sql[] =
+	"CREATE TABLE IF NOT EXISTS meta ("
+	" key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS seen ("
+	" message_id TEXT PRIMARY KEY, topic_arn TEXT, type TEXT,"
+	" received_ms INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS seen_received ON seen(received_ms);"
+	"CREATE TABLE IF NOT EXISTS incidents ("
+	" dedup_key TEXT PRIMARY KEY, identity TEXT NOT NULL,"
+	" status TEXT NOT NULL, changed_at_ms INTEGER NOT NULL,"
+	" target TEXT, route TEXT, alert_name TEXT, severity TEXT,"
+	" opened_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS outbox ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL,"
+	" order_key TEXT NOT NULL, target TEXT, action TEXT NOT NULL,"
+	" body TEXT NOT NULL, detail TEXT, created_ms INTEGER NOT NULL,"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" next_attempt_ms INTEGER NOT NULL, last_error TEXT);"
+	"CREATE INDEX IF NOT EXISTS outbox_order ON outbox(order_key, id);"
+	"CREATE INDEX IF NOT EXISTS outbox_target ON outbox(target, id);"
+	"CREATE TABLE IF NOT EXISTS dead_letters ("
+	" id INTEGER PRIMARY KEY, kind TEXT NOT NULL,"
+	" order_key TEXT NOT NULL, target TEXT, action TEXT NOT NULL,"
+	" body TEXT NOT NULL, detail TEXT, created_ms INTEGER NOT NULL,"
+	" attempts INTEGER NOT NULL, dead_ms INTEGER NOT NULL,"
+	" reason TEXT NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS subscriptions ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT, topic_arn TEXT NOT NULL,"
+	" message_id TEXT, status TEXT NOT NULL, detail TEXT,"
+	" recorded_ms INTEGER NOT NULL);";
+
+enum store_stmt {
+	STMT_BEGIN,
+	STMT_COMMIT,
+	STMT_ROLLBACK,
+	STMT_SAVEPOINT,
+	STMT_SAVEPOINT_RELEASE,
+	STMT_SAVEPOINT_ROLLBACK,
+	STMT_SEEN_CHECK,
+	STMT_SEEN_ADD,
+	STMT_SEEN_PRUNE,
+	STMT_INCIDENT_GET,
+	STMT_INCIDENT_PUT,
+	STMT_INCIDENT_COUNTS,
+	STMT_OUTBOX_ADD,
+	STMT_OUTBOX_DUE,
+	STMT_OUTBOX_DUE_NO_TARGET,
+	STMT_OUTBOX_NEXT_DUE,
+	STMT_OUTBOX_DONE,
+	STMT_OUTBOX_RESCHEDULE,
+	STMT_OUTBOX_TO_DEAD,
+	STMT_OUTBOX_STATS,
+	STMT_DEAD_COUNT,
+	STMT_SUBSCRIPTION_RECORD,
+	STMT_COUNT
+};
+
+/*
+ * The head of each order_key is the row with the smallest id; only heads
+ * may be sent, which keeps a resolve behind its trigger.
+ */
+#define OUTBOX_COLUMNS                                                     \
+	"o.id, o.kind, o.order_key, o.target, o.action, o.body, o.detail," \
+	" o.created_ms, o.attempts, o.next_attempt_ms, o.last_error"
+#define OUTBOX_IS_HEAD                                                     \
+	"o.id = (SELECT MIN(h.id) FROM outbox h"                           \
+	" WHERE h.order_key = o.order_key)"
+
+static const char *const stmt_sql[STMT_COUNT] = {
+	[STMT_BEGIN] = "BEGIN IMMEDIATE",
+	[STMT_COMMIT] = "COMMIT",
+	[STMT_ROLLBACK] = "ROLLBACK",
+	[STMT_SAVEPOINT] = "SAVEPOINT item",
+	[STMT_SAVEPOINT_RELEASE] = "RELEASE item",
+	[STMT_SAVEPOINT_ROLLBACK] = "ROLLBACK TO item",
+	[STMT_SEEN_CHECK] = "SELECT 1 FROM seen WHERE message_id = ?1",
+	[STMT_SEEN_ADD] = "INSERT INTO seen(message_id, topic_arn, type,"
+			  " received_ms) VALUES (?1, ?2, ?3, ?4)",
+	[STMT_SEEN_PRUNE] = "DELETE FROM seen WHERE received_ms < ?1",
+	[STMT_INCIDENT_GET] =
+		"SELECT dedup_key, identity, status, changed_at_ms, target,"
+		" route, alert_name, severity, opened_ms, updated_ms"
+		" FROM incidents WHERE dedup_key = ?1",
+	[STMT_INCIDENT_PUT] =
+		"INSERT OR REPLACE INTO incidents(dedup_key, identity, status,"
+		" changed_at_ms, target, route, alert_name, severity,"
+		" opened_ms, updated_ms)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	[STMT_INCIDENT_COUNTS] =
+		"SELECT status, COUNT(*) FROM incidents GROUP BY status",
+	[STMT_OUTBOX_ADD] =
+		"INSERT INTO outbox(kind, order_key, target, action, body,"
+		" detail, created_ms, attempts, next_attempt_ms, last_error)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	[STMT_OUTBOX_DUE] = "SELECT " OUTBOX_COLUMNS " FROM outbox o"
+			    " WHERE o.target = ?1 AND o.next_attempt_ms <= ?2"
+			    " AND " OUTBOX_IS_HEAD " ORDER BY o.id LIMIT ?3",
+	[STMT_OUTBOX_DUE_NO_TARGET] =
+		"SELECT " OUTBOX_COLUMNS " FROM outbox o"
+		" WHERE o.target IS NULL AND o.next_attempt_ms <= ?2"
+		" AND " OUTBOX_IS_HEAD " ORDER BY o.id LIMIT ?3",
+	[STMT_OUTBOX_NEXT_DUE] = "SELECT MIN(o.next_attempt_ms) FROM outbox o"
+				 " WHERE " OUTBOX_IS_HEAD,
+	[STMT_OUTBOX_DONE] = "DELETE FROM outbox WHERE id = ?1",
+	[STMT_OUTBOX_RESCHEDULE] =
+		"UPDATE outbox SET attempts = ?2, next_attempt_ms = ?3,"
+		" last_error = ?4 WHERE id = ?1",
+	[STMT_OUTBOX_TO_DEAD] =
+		"INSERT INTO dead_letters(id, kind, order_key, target, action,"
+		" body, detail, created_ms, attempts, dead_ms, reason)"
+		" SELECT id, kind, order_key, target, action, body, detail,"
+		" created_ms, attempts, ?2, ?3 FROM outbox WHERE id = ?1",
+	[STMT_OUTBOX_STATS] = "SELECT COUNT(*), MIN(created_ms) FROM outbox",
+	[STMT_DEAD_COUNT] = "SELECT COUNT(*) FROM dead_letters",
+	[STMT_SUBSCRIPTION_RECORD] =
+		"INSERT INTO subscriptions(topic_arn, message_id, status,"
+		" detail, recorded_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+};
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[STMT_COUNT];
+	bool in_transaction;
+};
+
+/* Maps an SQLite result to our convention: disk full stays visible. */
+static int store_errno(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_ROW:
+	case SQLITE_DONE:
+		return 0;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_READONLY:
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		return -EACCES;
+	case SQLITE_CONSTRAINT:
+		return -EEXIST;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return -EUCLEAN;
+	default:
+		return -EIO;
+	}
+}
+
+const char *store_error(const struct store *store)
+{
+	return store && store->db ? sqlite3_errmsg(store->db) : "no store";
+}
+
+static sqlite3_stmt *stmt_get(struct store *store, enum store_stmt which)
+{
+	sqlite3_stmt *stmt = store->stmt[which];
+
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+	return stmt;
+}
+
+/* Runs a statement that returns no rows. */
+static int stmt_run(sqlite3_stmt *stmt)
+{
+	int rc = sqlite3_step(stmt);
+	int r;
+
+	sqlite3_reset(stmt);
+	if (rc == SQLITE_DONE)
+		return 0;
+
+	/* A row where none was expected is a programming error. */
+	r = store_errno(rc);
+	return r < 0 ? r : -EIO;
+}
+
+static int bind_text(sqlite3_stmt *stmt, int index, const char *text)
+{
+	if (!text)
+		return sqlite3_bind_null(stmt, index);
+	return sqlite3_bind_text(stmt, index, text, -1, SQLITE_STATIC);
+}
+
+static char *column_strdup(sqlite3_stmt *stmt, int index)
+{
+	const unsigned char *text = sqlite3_column_text(stmt, index);
+
+	return text ? strdup((const char *)text) : NULL;
+}
+
+static int schema_check(struct store *store)
+{
+	sqlite3_stmt *stmt = NULL;
+	char version[16];
+	int rc;
+	int r = 0;
+
+	rc = sqlite3_exec(store->db, schema_sql, NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return store_errno(rc);
+
+	rc = sqlite3_prepare_v2(store->db,
+				"SELECT value FROM meta WHERE key = 'schema'",
+				-1, &stmt, NULL);
+	if (rc != SQLITE_OK)
+		return store_errno(rc);
+
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		/* A newer schema than ours is a downgrade we cannot read. */
+		if (sqlite3_column_int(stmt, 0) != STORE_SCHEMA_VERSION)
+			r = -EPROTO;
+		goto out;
+	}
+	if (rc != SQLITE_DONE) {
+		r = store_errno(rc);
+		goto out;
+	}
+
+	snprintf(version, sizeof(version), "%d", STORE_SCHEMA_VERSION);
+	sqlite3_finalize(stmt);
+	stmt = NULL;
+	rc = sqlite3_prepare_v2(store->db,
+				"INSERT INTO meta(key, value)"
+				" VALUES ('schema', ?1)",
+				-1, &stmt, NULL);
+	if (rc != SQLITE_OK)
+		return store_errno(rc);
+	sqlite3_bind_text(stmt, 1, version, -1, SQLITE_STATIC);
+	r = stmt_run(stmt);
+out:
+	sqlite3_finalize(stmt);
+	return r;
+}
+
+int store_open(const char *dir, struct store **ret_store)
+{
+	struct store *store;
+	char path[4096];
+	int rc;
+	int r;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, STORE_FILE_NAME) >=
+	    (int)sizeof(path))
+		return -ENAMETOOLONG;
+
+	store = calloc(1, sizeof(*store));
+	if (!store)
+		return -ENOMEM;
+
+	rc = sqlite3_open_v2(path, &store->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				     SQLITE_OPEN_NOMUTEX,
+			     NULL);
+	if (rc != SQLITE_OK) {
+		r = store->db ? store_errno(rc) : -ENOMEM;
+		goto fail;
+	}
+
+	sqlite3_busy_timeout(store->db, STORE_BUSY_TIMEOUT_MS);
+	sqlite3_extended_result_codes(store->db, 1);
+
+	/*
+	 * WAL lets the delivery worker read while ingest writes; FULL makes
+	 * every commit durable before the caller answers 200.
+	 */
+	rc = sqlite3_exec(store->db,
+			  "PRAGMA journal_mode=WAL;"
+			  "PRAGMA synchronous=FULL;"
+			  "PRAGMA foreign_keys=ON;",
+			  NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		r = store_errno(rc);
+		goto fail;
+	}
+
+	r = schema_check(store);
+	if (r < 0)
+		goto fail;
+
+	for (int i = 0; i < STMT_COUNT; i++) {
+		rc = sqlite3_prepare_v3(store->db, stmt_sql[i], -1,
+					SQLITE_PREPARE_PERSISTENT,
+					&store->stmt[i], NULL);
+		if (rc != SQLITE_OK) {
+			r = store_errno(rc);
+			goto fail;
+		}
+	}
+
+	*ret_store = store;
+	return 0;
+fail:
+	store_close(store);
+	return r < 0 ? r : -EIO;
+}
+
+void store_close(struct store *store)
+{
+	if (!store)
+		return;
+
+	for (int i = 0; i < STMT_COUNT; i++)
+		sqlite3_finalize(store->stmt[i]);
+	sqlite3_close(store->db);
+	free(store);
+}
+
+int store_begin(struct store *store)
+{
+	int r = stmt_run(stmt_get(store, STMT_BEGIN));
+
+	if (r == 0)
+		store->in_transaction = true;
+	return r;
+}
+
+int store_commit(struct store *store)
+{
+	int r = stmt_run(stmt_get(store, STMT_COMMIT));
+
+	/* A failed COMMIT may leave the transaction open: roll it back so
+	 * the connection is usable again. */
+	if (r < 0)
+		store_rollback(store);
+	store->in_transaction = false;
+	return r;
+}
+
+void store_rollback(struct store *store)
+{
+	if (sqlite3_get_autocommit(store->db)) {
+		store->in_transaction = false;
+		return;
+	}
+	stmt_run(stmt_get(store, STMT_ROLLBACK));
+	store->in_transaction = false;
+}
+
+int store_savepoint(struct store *store)
+{
+	return stmt_run(stmt_get(store, STMT_SAVEPOINT));
+}
+
+int store_savepoint_release(struct store *store)
+{
+	return stmt_run(stmt_get(store, STMT_SAVEPOINT_RELEASE));
+}
+
+void store_savepoint_rollback(struct store *store)
+{
+	/* ROLLBACK TO keeps the savepoint; RELEASE then drops it. */
+	stmt_run(stmt_get(store, STMT_SAVEPOINT_ROLLBACK));
+	stmt_run(stmt_get(store, STMT_SAVEPOINT_RELEASE));
+}
+
+int store_seen_check(struct store *store, const char *message_id,
+		     bool *ret_seen)
+{
+	sqlite3_stmt *stmt = stmt_get(store, STMT_SEEN_CHECK);
+	int rc;
+
+	bind_text(stmt, 1, message_id);
+	rc = sqlite3_step(stmt);
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_errno(rc);
+
+	*ret_seen = rc == SQLITE_ROW;
+	return 0;
+}
+
+int store_seen_add(struct store *store, const char *message_id,
+		   const char *topic_arn, const char *type,
+		   int64_t received_ms)
+{
+	sqlite3_stmt *stmt = stmt_get(store, STMT_SEEN_ADD);
+
+	bind_text(stmt, 1, message_id);
+	bind_text(stmt, 2, topic_arn);
+	bind_text(stmt, 3, type);
+	sqlite3_bind_int64(stmt, 4, received_ms);
+	return stmt_run(stmt);
+}
+
+int store_seen_prune(struct store *store, int64_t before_ms,
+		     int64_t *ret_removed)
+{
+	sqlite3_stmt *stmt = stmt_get(store, STMT_SEEN_PRUNE);
+	int r;
+
+	sqlite3_bind_int64(stmt, 1, before_ms);
+	r = stmt_run(stmt);
+	if (r < 0)
+		return r;
+
+	if (ret_removed)
+		*ret_removed = sqlite3_changes(store->db);
+	return 0;
+}
+
+void store_incident_release(struct store_incident *incident)
+{
+	if (!incident)
+		return;
+
+	free(incident->dedup_key);
+	free(incident->identity);
+	free(incident->target);
+	free(incident->route);
+	free(incident->alert_name);
+	free(incident->severity);
+	memset(incident, 0, sizeof(*incident));
+}
+
+int store_incident_get(struct store *store, const char *dedup_key,
+		       struct store_incident *ret_incident, bool *ret_found)
+{
+	sqlite3_stmt *stmt = stmt_get(store, STMT_INCIDENT_GET);
+	struct store_incident incident = {0};
+	int rc;
+	int r = 0;
+
+	bind_text(stmt, 1, dedup_key);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_DONE) {
+		*ret_found = false;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		r = store_errno(rc);
+		goto out;
+	}
+
+	incident.dedup_key = column_strdup(stmt, 0);
+	incident.identity = column_strdup(stmt, 1);
+	if (incident_status_from_name(
+		    (const char *)sqlite3_column_text(stmt, 2),
+		    &incident.status) < 0)
+		incident.status = INCIDENT_STATUS_NONE;
+	incident.changed_at_ms = sqlite3_column_int64(stmt, 3);
+	incident.target = column_strdup(stmt, 4);
+	incident.route = column_strdup(stmt, 5);
+	incident.alert_name = column_strdup(stmt, 6);
+	incident.severity = column_strdup(stmt, 7);
+	incident.opened_ms = sqlite3_column_int64(stmt, 8);
+	incident.updated_ms = sqlite3_column_int64(stmt, 9);
+
+	if (!incident.dedup_key || !incident.identity) {
+		store_incident_release(&incident);
+		r = -ENOMEM;
+		goto out;
+	}
+
+	*ret_incident = incident;
+	*ret_found = true;
+out:
+	sqlite3_reset(stmt);
+	return r;
+}
+
+int store_incident_put(struct store *store,
+		       const struct store_incident *incident)
+{
+	sqlite3_stmt *stmt = stmt_get(store, STMT_INCIDENT_PUT);
+
+	bind_text(stmt, 1, incident->dedup_key);
+	bind_text(stmt, 2, incident->identity);
+	bind_text(stmt, 3, incident_status_name(incident->status));
+	sqlite3_bind_int64(stmt, 4, incident->changed_at_ms);
+	bind_text(stmt, 5, incident->target);
+	bind_text(stmt, 6, incident->route);
+	bind_text(stmt, 7, incident->alert_name);
+	bind_text(stmt, 8, incident->severity);
+	sqlite3_bind_int64(stmt, 9, incident->opened_ms);
+	sqlite3_bind_int64(stmt, 10, incident->updated_ms);
+	return stmt_run(stmt);
+}
+
+int store_incident_counts(struct store *store, int64_t ret_counts[4])
+{
+	sqlite3_stmt *stmt = stmt_get(store, STMT_INCIDENT_COUNTS);
+	int64_t counts[4] = {0};
+	int rc;
+
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		enum incident_status status;
+		const char *name = (const char *)sqlite3_column_text(stmt, 0);
+
+		if (name && incident_status_from_name(name, &status) == 0)
+			counts[status] = sqlite3_column_int64(stmt, 1);
+	}
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE)
+		return store_errno(rc);
+
+	memcpy(ret_counts, counts, sizeof(counts));
+	return 0;
+}
+
+static const char *outbox_kind_name(enum store_outbox_kind kind)
+{
+	return kind == STORE_OUTBOX_SUBSCRIBE ? "subscribe" : "event";
+}
+
+void store_outbox_row_release(struct store_outbox_row *row)
+{
+	if (!row)
+		return;
+
+	free(row->order_key);
+	free(row->target);
+	free(row->action);
+	free(row->body);
+	free(row->detail);
+	free(row->last_error);
+	memset(row, 0, sizeof(*row));
+}
+
+void store_outbox_rows_free(struct store_outbox_row *rows, size_t n)
+{
+	if (!rows)
+		return;
+
+	for (size_t i = 0; i < n; i++)
+		store_outbox_row_release(&rows[i]);
+	free(rows);
+}
+
+int store_outbox_add(struct store *store, const struct store_outbox_row *row,
+		     int64_t *ret_id)
+{
+	sqlite3_stmt *stmt = stmt_get(store, STMT_OUTBOX_ADD);
+	int r;
+
+	bind_text(stmt, 1, outbox_kind_name(row->kind));
+	bind_text(stmt, 2, row->order_key);
+	bind_text(stmt, 3, row->target);
+	bind_text(stmt, 4, row->action);
+	bind_text(stmt, 5, row->body);
+	bind_text(stmt, 6, row->detail);
+	sqlite3_bind_int64(stmt, 7, row->created_ms);
+	sqlite3_bind_int(stmt, 8, (int)row->attempts);
+	sqlite3_bind_int64(stmt, 9, row->next_attempt_ms);
+	bind_text(stmt, 10, row->last_error);
+
+	r = stmt_run(stmt);
+	if (r < 0)
+		return r;
+
+	if (ret_id)
+		*ret_id = sqlite3_last_insert_rowid(store->db);
+	return 0;
+}
+
+static int outbox_row_read(sqlite3_stmt *stmt, struct store_outbox_row *row)
+{
+	const char *kind = (const char *)sqlite3_column_text(stmt, 1);
+
+	row->id = sqlite3_column_int64(stmt, 0);
+	row->kind = kind && strcmp(kind, "subscribe") == 0
+			    ? STORE_OUTBOX_SUBSCRIBE
+			    : STORE_OUTBOX_EVENT;
+	row->order_key = column_strdup(stmt, 2);
+	row->target = column_strdup(stmt, 3);
+	row->action = column_strdup(stmt, 4);
+	row->body = column_strdup(stmt, 5);
+	row->detail = column_strdup(stmt, 6);
+	row->created_ms = sqlite3_column_int64(stmt, 7);
+	row->attempts = (unsigned int)sqlite3_column_int(stmt, 8);
+	row->next_attempt_ms = sqlite3_column_int64(stmt, 9);
+	row->last_error = column_strdup(stmt, 10);
+
+	if (!row->order_key || !row->action || !row->body)
+		return -ENOMEM;
+	return 0;
+}
+
+int store_outbox_due(struct store *store, const char *target, int64_t now_ms,
+		     size_t max, struct store_outbox_row **ret_rows,
+		     size_t *ret_n)
+{
+	sqlite3_stmt *stmt;
+	struct store_outbox_row *rows = NULL;
+	size_t n = 0;
+	int rc;
+	int r = 0;
+
+	if (max == 0) {
+		*ret_rows = NULL;
+		*ret_n = 0;
+		return 0;
+	}
+
+	stmt = stmt_get(store, target ? STMT_OUTBOX_DUE
+				      : STMT_OUTBOX_DUE_NO_TARGET);
+	if (target)
+		bind_text(stmt, 1, target);
+	sqlite3_bind_int64(stmt, 2, now_ms);
+	sqlite3_bind_int64(stmt, 3, (sqlite3_int64)max);
+
+	rows = calloc(max, sizeof(*rows));
+	if (!rows) {
+		r = -ENOMEM;
+		goto out;
+	}
+
+	while (n < max && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		r = outbox_row_read(stmt, &rows[n]);
+		n++;
+		if (r < 0)
+			goto out;
+	}
+	if (n < max && rc != SQLITE_DONE) {
+		r = store_errno(rc);
+		goto out;
+	}
+
+	*ret_rows = rows;
+	*ret_n = n;
+	rows = NULL;
+out:
+	sqlite3_reset(stmt);
+	store_outbox_rows_free(rows, n);
+	return r;
+}
+
+int store_outbox_next_due(struct store *store, int64_t *ret_ms)
+{
+	sqlite3_stmt *stmt = stmt_get(store, STMT_OUTBOX_NEXT_DUE);
+	int64_t next = INT64_MAX;
+	int rc;
+
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW && sqlite3_column_type(stmt, 0) != SQLITE_NULL)
+		next = sqlite3_column_int64(stmt, 0);
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_errno(rc);
+
+	*ret_ms = next;
+	return 0;
+}
+
+int store_outbox_done(struct store *store, int64_t id)
+{
+	sqlite3_stmt *stmt = stmt_get(store, STMT_OUTBOX_DONE);
+
+	sqlite3_bind_int64(stmt, 1, id);
+	return stmt_run(stmt);
+}
+
+int store_outbox_reschedule(struct store *store, int64_t id,
+			    unsigned int attempts, int64_t next_ms,
+			    const char *error)
+{
+	sqlite3_stmt *stmt = stmt_get(store, STMT_OUTBOX_RESCHEDULE);
+
+	sqlite3_bind_int64(stmt, 1, id);
+	sqlite3_bind_int(stmt, 2, (int)attempts);
+	sqlite3_bind_int64(stmt, 3, next_ms);
+	bind_text(stmt, 4, error);
+	return stmt_run(stmt);
+}
+
+int store_outbox_dead(struct store *store, int64_t id, int64_t now_ms,
+		      const char *reason)
+{
+	sqlite3_stmt *stmt;
+	bool own = !store->in_transaction;
+	int r;
+
+	if (own) {
+		r = store_begin(store);
+		if (r < 0)
+			return r;
+	}
+
+	stmt = stmt_get(store, STMT_OUTBOX_TO_DEAD);
+	sqlite3_bind_int64(stmt, 1, id);
+	sqlite3_bind_int64(stmt, 2, now_ms);
+	bind_text(stmt, 3, reason ? reason : "unknown");
+	r = stmt_run(stmt);
+	if (r < 0)
+		goto fail;
+
+	r = store_outbox_done(store, id);
+	if (r < 0)
+		goto fail;
+
+	if (own)
+		return store_commit(store);
+	return 0;
+fail:
+	if (own)
+		store_rollback(store);
+	return r;
+}
+
+int store_outbox_stats(struct store *store, int64_t *ret_depth,
+		       int64_t *ret_oldest_ms)
+{
+	sqlite3_stmt *stmt = stmt_get(store, STMT_OUTBOX_STATS);
+	int rc;
+
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		*ret_depth = sqlite3_column_int64(stmt, 0);
+		*ret_oldest_ms = sqlite3_column_int64(stmt, 1);
+	}
+	sqlite3_reset(stmt);
+	return rc == SQLITE_ROW ? 0 : store_errno(rc);
+}
+
+int store_dead_count(struct store *store, int64_t *ret_count)
+{
+	sqlite3_stmt *stmt = stmt_get(store, STMT_DEAD_COUNT);
+	int rc;
+
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		*ret_count = sqlite3_column_int64(stmt, 0);
+	sqlite3_reset(stmt);
+	return rc == SQLITE_ROW ? 0 : store_errno(rc);
+}
+
+int store_subscription_record(struct store *store, const char *topic_arn,
+			      const char *message_id, const char *status,
+			      const char *detail, int64_t now_ms)
+{
+	sqlite3_stmt *stmt = stmt_get(store, STMT_SUBSCRIPTION_RECORD);
+
+	bind_text(stmt, 1, topic_arn);
+	bind_text(stmt, 2, message_id);
+	bind_text(stmt, 3, status);
+	bind_text(stmt, 4, detail);
+	sqlite3_bind_int64(stmt, 5, now_ms);
+	return stmt_run(stmt);
+}

@@ -1,0 +1,151 @@
+/*
+ * store: the durable state, one SQLite database in WAL mode in the state
+ * directory: MessageIds seen, incidents, the outbox of events still to
+ * deliver, dead letters, and subscription records.
+ *
+ * A store handle is one SQLite connection and must be used by one thread
+ * at a time; each thread that needs the store opens its own. Writers
+ * take the write lock with store_begin() (BEGIN IMMEDIATE), so a
+ * decision read inside the transaction cannot be overtaken.
+ */
+#ifndef ALERTBRIDGE_STORE_H
+#define ALERTBRIDGE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "incident.h"
+
+struct store;
+
+/* The database file inside the state directory. */
+#define STORE_FILE_NAME "alertbridge.db"
+
+/*
+ * Opens (creating when needed) dir/alertbridge.db, sets WAL and full
+ * synchronous commits, and creates or checks the schema. The directory
+ * must exist.
+ */
+int store_open(const char *dir, struct store **ret_store);
+void store_close(struct store *store);
+
+/* The last SQLite error text, for the caller's log line. */
+const char *store_error(const struct store *store);
+
+int store_begin(struct store *store);
+int store_commit(struct store *store);
+/* Safe to call when no transaction is open. */
+void store_rollback(struct store *store);
+
+/*
+ * A savepoint inside the open transaction, so that one failed item of a
+ * group commit can be undone without losing the others.
+ */
+int store_savepoint(struct store *store);
+int store_savepoint_release(struct store *store);
+void store_savepoint_rollback(struct store *store);
+
+/* -- MessageIds seen, for idempotent SNS delivery -- */
+
+int store_seen_check(struct store *store, const char *message_id,
+		     bool *ret_seen);
+int store_seen_add(struct store *store, const char *message_id,
+		   const char *topic_arn, const char *type,
+		   int64_t received_ms);
+/* Forgets MessageIds received before before_ms. */
+int store_seen_prune(struct store *store, int64_t before_ms,
+		     int64_t *ret_removed);
+
+/* -- incidents -- */
+
+struct store_incident {
+	char *dedup_key;
+	char *identity;
+	enum incident_status status;
+	int64_t changed_at_ms;
+	char *target;   /* the target paged, used again for the resolve */
+	char *route;
+	char *alert_name;
+	char *severity;
+	int64_t opened_ms;  /* when first triggered, 0 if never */
+	int64_t updated_ms;
+};
+
+void store_incident_release(struct store_incident *incident);
+
+/* *ret_found is false (and *ret_incident untouched) when there is none. */
+int store_incident_get(struct store *store, const char *dedup_key,
+		       struct store_incident *ret_incident, bool *ret_found);
+int store_incident_put(struct store *store,
+		       const struct store_incident *incident);
+
+/* Counts incidents by status (ret_counts indexed by incident_status). */
+int store_incident_counts(struct store *store, int64_t ret_counts[4]);
+
+/* -- the outbox -- */
+
+enum store_outbox_kind {
+	STORE_OUTBOX_EVENT,     /* a PagerDuty event */
+	STORE_OUTBOX_SUBSCRIBE, /* a GET of an SNS SubscribeURL */
+};
+
+struct store_outbox_row {
+	int64_t id;
+	enum store_outbox_kind kind;
+	char *order_key; /* rows with one key go strictly in id order */
+	char *target;    /* target name; NULL for subscriptions */
+	char *action;    /* trigger, acknowledge, resolve; or "subscribe" */
+	char *body;      /* event payload JSON, or the SubscribeURL */
+	char *detail;    /* message id, topic: context for the log */
+	int64_t created_ms;
+	unsigned int attempts;
+	int64_t next_attempt_ms;
+	char *last_error;
+};
+
+void store_outbox_row_release(struct store_outbox_row *row);
+void store_outbox_rows_free(struct store_outbox_row *rows, size_t n);
+
+int store_outbox_add(struct store *store, const struct store_outbox_row *row,
+		     int64_t *ret_id);
+
+/*
+ * Rows ready to send at now_ms: only the oldest row of each order_key
+ * (so nothing overtakes an earlier row of its key), of the given target
+ * (NULL: rows with no target), at most max, oldest first. The caller
+ * frees them with store_outbox_rows_free().
+ */
+int store_outbox_due(struct store *store, const char *target, int64_t now_ms,
+		     size_t max, struct store_outbox_row **ret_rows,
+		     size_t *ret_n);
+
+/* The earliest next_attempt_ms of any head row, or INT64_MAX. */
+int store_outbox_next_due(struct store *store, int64_t *ret_ms);
+
+/* Delivered: the row goes away. */
+int store_outbox_done(struct store *store, int64_t id);
+
+/* Failed for now: try again at next_ms. */
+int store_outbox_reschedule(struct store *store, int64_t id,
+			    unsigned int attempts, int64_t next_ms,
+			    const char *error);
+
+/* Failed for good: moved to the dead letters with reason. */
+int store_outbox_dead(struct store *store, int64_t id, int64_t now_ms,
+		      const char *reason);
+
+/* Depth and the created_ms of the oldest row (0 when empty). */
+int store_outbox_stats(struct store *store, int64_t *ret_depth,
+		       int64_t *ret_oldest_ms);
+
+int store_dead_count(struct store *store, int64_t *ret_count);
+
+/* -- subscriptions -- */
+
+/* Records a subscription event: "pending", "confirmed", "failed", ... */
+int store_subscription_record(struct store *store, const char *topic_arn,
+			      const char *message_id, const char *status,
+			      const char *detail, int64_t now_ms);
+
+#endif

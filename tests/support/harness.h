@@ -1,0 +1,91 @@
+/*
+ * harness: the real daemon as a child process on a loopback port, a
+ * libcurl client for it, and the files a test run needs (configuration,
+ * state directory, certificates), all in a fresh temporary directory.
+ */
+#ifndef ALERTBRIDGE_HARNESS_H
+#define ALERTBRIDGE_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct harness {
+	char dir[64];       /* the run's temporary directory */
+	char config[128];   /* dir/alertbridge.yaml */
+	char state_dir[128];
+	char cert_dir[128];
+	char log_path[128]; /* the daemon's standard error */
+	pid_t pid;
+	int port;
+};
+
+/* The routing keys the generated configurations use. */
+#define HARNESS_KEY_PRIMARY   "primary0000000000000000000000001"
+#define HARNESS_KEY_SECONDARY "secondary000000000000000000000002"
+
+/* Creates the directory tree; cert_dir gets the real fixture certs. */
+int harness_init(struct harness *h);
+
+/* Removes the temporary directory (after stopping the daemon). */
+void harness_cleanup(struct harness *h);
+
+/* Writes dir/alertbridge.yaml from a printf-style text. */
+int harness_write_config(struct harness *h, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/*
+ * A configuration for the usual test: the runbook template, the topics
+ * of the fixtures and the test topic, cert_dir, events_url, short
+ * retries, judged as of as_of (an ISO 8601 instant). extra is appended
+ * at the top level (may be "").
+ */
+int harness_write_standard_config(struct harness *h, const char *events_url,
+				  const char *as_of, const char *extra);
+
+/* Starts `alertbridge serve` and waits (polling) until it listens. */
+int harness_start(struct harness *h);
+
+/*
+ * Runs `alertbridge serve -c CONFIG` plus extra_args (without
+ * --not-production unless given) expecting it to exit; returns its exit
+ * status.
+ */
+int harness_run_expect_exit(struct harness *h, const char *const *extra_args,
+			    int timeout_ms);
+
+/* SIGTERM and wait; returns the exit status, or -1. */
+int harness_stop(struct harness *h);
+
+/* SIGKILL and reap. */
+void harness_kill(struct harness *h);
+
+struct harness_response {
+	long status;
+	char body[4096];
+};
+
+/* POSTs body to path with optional extra header lines (NULL-ended). */
+int harness_post(struct harness *h, const char *path, const char *body,
+		 size_t len, const char *const *headers,
+		 struct harness_response *ret);
+
+int harness_get(struct harness *h, const char *path,
+		struct harness_response *ret);
+
+/* Reads a file whole (NUL-terminated); NULL on failure. */
+char *harness_slurp(const char *path, size_t *ret_len);
+
+/* True once the daemon's log contains text; polls up to timeout_ms. */
+bool harness_log_wait(struct harness *h, const char *text, int timeout_ms);
+
+/* The value of an unlabelled or labelled sample in /metrics, or -1. */
+double harness_metric(struct harness *h, const char *sample);
+
+int64_t harness_mono_ms(void);
+
+/* Path of the alertbridge binary under test. */
+const char *harness_binary(void);
+
+#endif

@@ -1,0 +1,282 @@
+/*
+ * Unit tests for lib/store.c against a real SQLite file.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "store.h"
+
+struct fixture {
+	char dir[64];
+	struct store *store;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	strcpy(f->dir, "/tmp/ab-store-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	assert_int_equal(store_open(f->dir, &f->store), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[128];
+
+	store_close(f->store);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+static void add_event(struct store *store, const char *key,
+		      const char *target, const char *action, int64_t due)
+{
+	struct store_outbox_row row = {
+		.kind = STORE_OUTBOX_EVENT,
+		.order_key = (char *)key,
+		.target = (char *)target,
+		.action = (char *)action,
+		.body = "{}",
+		.created_ms = due,
+		.next_attempt_ms = due,
+	};
+
+	assert_int_equal(store_outbox_add(store, &row, NULL), 0);
+}
+
+static void test_seen(void **state)
+{
+	struct fixture *f = *state;
+	bool seen = true;
+	int64_t removed = 0;
+
+	assert_int_equal(store_seen_check(f->store, "m1", &seen), 0);
+	assert_false(seen);
+
+	assert_int_equal(store_seen_add(f->store, "m1", "t", "Notification",
+					1000),
+			 0);
+	assert_int_equal(store_seen_check(f->store, "m1", &seen), 0);
+	assert_true(seen);
+
+	/* The same MessageId twice is a constraint error, not a crash. */
+	assert_int_equal(store_seen_add(f->store, "m1", "t", "Notification",
+					1000),
+			 -EEXIST);
+
+	assert_int_equal(store_seen_prune(f->store, 999, &removed), 0);
+	assert_int_equal(removed, 0);
+	assert_int_equal(store_seen_prune(f->store, 1001, &removed), 0);
+	assert_int_equal(removed, 1);
+	assert_int_equal(store_seen_check(f->store, "m1", &seen), 0);
+	assert_false(seen);
+}
+
+static void test_incident_round_trip(void **state)
+{
+	struct fixture *f = *state;
+	struct store_incident in = {
+		.dedup_key = "arn:aws:cloudwatch:ca-central-1:1:alarm:x",
+		.identity = "arn:aws:cloudwatch:ca-central-1:1:alarm:x",
+		.status = INCIDENT_STATUS_TRIGGERED,
+		.changed_at_ms = 1664131837811,
+		.target = "primary",
+		.route = "default",
+		.alert_name = "x",
+		.severity = "critical",
+		.opened_ms = 5,
+		.updated_ms = 6,
+	};
+	struct store_incident out = {0};
+	int64_t counts[4];
+	bool found = true;
+
+	assert_int_equal(store_incident_get(f->store, "nope", &out, &found),
+			 0);
+	assert_false(found);
+
+	assert_int_equal(store_incident_put(f->store, &in), 0);
+	assert_int_equal(store_incident_get(f->store, in.dedup_key, &out,
+					    &found),
+			 0);
+	assert_true(found);
+	assert_string_equal(out.target, "primary");
+	assert_int_equal(out.status, INCIDENT_STATUS_TRIGGERED);
+	assert_int_equal(out.changed_at_ms, 1664131837811);
+	store_incident_release(&out);
+
+	in.status = INCIDENT_STATUS_RESOLVED;
+	assert_int_equal(store_incident_put(f->store, &in), 0);
+	assert_int_equal(store_incident_counts(f->store, counts), 0);
+	assert_int_equal(counts[INCIDENT_STATUS_RESOLVED], 1);
+	assert_int_equal(counts[INCIDENT_STATUS_TRIGGERED], 0);
+}
+
+static void test_outbox_order_per_key(void **state)
+{
+	struct fixture *f = *state;
+	struct store_outbox_row *rows;
+	size_t n;
+	int64_t next;
+
+	add_event(f->store, "k1", "primary", "trigger", 100);
+	add_event(f->store, "k2", "primary", "trigger", 100);
+	/* Due earlier than its trigger, yet must wait behind it. */
+	add_event(f->store, "k1", "primary", "resolve", 50);
+	add_event(f->store, "k3", "secondary", "trigger", 100);
+
+	assert_int_equal(store_outbox_due(f->store, "primary", 1000, 10,
+					  &rows, &n),
+			 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(rows[0].order_key, "k1");
+	assert_string_equal(rows[0].action, "trigger");
+	assert_string_equal(rows[1].order_key, "k2");
+
+	/* Once the trigger is done, the resolve is the head of k1. */
+	assert_int_equal(store_outbox_done(f->store, rows[0].id), 0);
+	store_outbox_rows_free(rows, n);
+
+	assert_int_equal(store_outbox_due(f->store, "primary", 1000, 10,
+					  &rows, &n),
+			 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(rows[0].order_key, "k2");
+	assert_string_equal(rows[1].action, "resolve");
+	store_outbox_rows_free(rows, n);
+
+	/* Not yet due. */
+	assert_int_equal(store_outbox_due(f->store, "primary", 40, 10, &rows,
+					  &n),
+			 0);
+	assert_int_equal(n, 0);
+	store_outbox_rows_free(rows, n);
+
+	assert_int_equal(store_outbox_next_due(f->store, &next), 0);
+	assert_int_equal(next, 50);
+}
+
+static void test_outbox_retry_and_dead(void **state)
+{
+	struct fixture *f = *state;
+	struct store_outbox_row *rows;
+	int64_t depth;
+	int64_t oldest;
+	int64_t dead;
+	size_t n;
+
+	add_event(f->store, "k1", "primary", "trigger", 100);
+	assert_int_equal(store_outbox_due(f->store, "primary", 100, 10, &rows,
+					  &n),
+			 0);
+	assert_int_equal(n, 1);
+
+	assert_int_equal(store_outbox_reschedule(f->store, rows[0].id, 1, 500,
+						 "HTTP 500"),
+			 0);
+	store_outbox_rows_free(rows, n);
+
+	assert_int_equal(store_outbox_due(f->store, "primary", 499, 10, &rows,
+					  &n),
+			 0);
+	assert_int_equal(n, 0);
+	store_outbox_rows_free(rows, n);
+
+	assert_int_equal(store_outbox_due(f->store, "primary", 500, 10, &rows,
+					  &n),
+			 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].attempts, 1);
+	assert_string_equal(rows[0].last_error, "HTTP 500");
+
+	assert_int_equal(store_outbox_dead(f->store, rows[0].id, 900,
+					   "HTTP 400"),
+			 0);
+	store_outbox_rows_free(rows, n);
+
+	assert_int_equal(store_outbox_stats(f->store, &depth, &oldest), 0);
+	assert_int_equal(depth, 0);
+	assert_int_equal(store_dead_count(f->store, &dead), 0);
+	assert_int_equal(dead, 1);
+}
+
+static void test_transaction_rollback(void **state)
+{
+	struct fixture *f = *state;
+	int64_t depth;
+	int64_t oldest;
+	bool seen;
+
+	assert_int_equal(store_begin(f->store), 0);
+	assert_int_equal(store_seen_add(f->store, "m2", NULL, NULL, 1), 0);
+	add_event(f->store, "k9", "primary", "trigger", 7);
+	store_rollback(f->store);
+
+	assert_int_equal(store_seen_check(f->store, "m2", &seen), 0);
+	assert_false(seen);
+	assert_int_equal(store_outbox_stats(f->store, &depth, &oldest), 0);
+	assert_int_equal(depth, 0);
+
+	assert_int_equal(store_begin(f->store), 0);
+	add_event(f->store, "k9", "primary", "trigger", 7);
+	assert_int_equal(store_commit(f->store), 0);
+	assert_int_equal(store_outbox_stats(f->store, &depth, &oldest), 0);
+	assert_int_equal(depth, 1);
+	assert_int_equal(oldest, 7);
+}
+
+static void test_reopen_keeps_state(void **state)
+{
+	struct fixture *f = *state;
+	bool seen = false;
+
+	assert_int_equal(store_seen_add(f->store, "m3", NULL, NULL, 1), 0);
+	store_close(f->store);
+	assert_int_equal(store_open(f->dir, &f->store), 0);
+	assert_int_equal(store_seen_check(f->store, "m3", &seen), 0);
+	assert_true(seen);
+}
+
+static void test_open_missing_dir(void **state)
+{
+	struct store *store = NULL;
+
+	(void)state;
+	assert_true(store_open("/nonexistent/alertbridge", &store) < 0);
+	assert_null(store);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_seen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_incident_round_trip,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_order_per_key,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_retry_and_dead,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_transaction_rollback,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reopen_keeps_state, setup,
+						teardown),
+		cmocka_unit_test(test_open_missing_dir),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
