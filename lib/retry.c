@@ -19,8 +19,8 @@ int64_t retry_delay_ms(const struct retry_policy *policy,
 	delay = half + (int64_t)(random % (uint64_t)(delay - half + 1));
 
 	if (retry_after_ms > delay)
-		delay = retry_after_ms < policy->max_ms ? retry_after_ms
-							: policy->max_ms;
+		delay = retry_after_ms < RETRY_AFTER_MAX_MS ? retry_after_ms
+							    : RETRY_AFTER_MAX_MS;
 	return delay;
 }
 

@@ -7,6 +7,9 @@
 
 #include <stdint.h>
 
+/* The longest Retry-After taken at its word. */
+#define RETRY_AFTER_MAX_MS (60 * 60 * 1000)
+
 struct retry_policy {
 	int64_t initial_ms; /* the delay after the first failure */
 	int64_t max_ms;     /* the cap on any delay */
@@ -18,8 +21,8 @@ struct retry_policy {
  * failures: exponential from initial_ms, capped at max_ms, with "equal
  * jitter" (half fixed, half drawn from random) so that a storm of
  * failures does not retry in lockstep. A Retry-After hint
- * (retry_after_ms >= 0) is honoured when it asks for longer, up to
- * max_ms.
+ * (retry_after_ms >= 0) is honoured when it asks for longer, even past
+ * max_ms (the server knows its own limits), up to RETRY_AFTER_MAX_MS.
  */
 int64_t retry_delay_ms(const struct retry_policy *policy,
 		       unsigned int attempts, int64_t retry_after_ms,

@@ -78,6 +78,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	enum MHD_Result ret;
 	char retry[16];
 	json_t *body;
+	size_t slot;
 
 	if (!up) {
 		up = calloc(1, sizeof(*up));
@@ -94,24 +95,28 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	body = json_loadb(up->body.data ? up->body.data : "", up->body.len, 0,
 			  NULL);
 
+	/* Recorded on arrival, as PagerDuty acts on a request when it
+	 * arrives, however late the answer. */
 	pthread_mutex_lock(&pd->lock);
 	answer = next_answer(pd);
+	slot = pd->n_records;
+	if (slot < FAKEPD_MAX_RECORDS) {
+		pd->records[slot].body = body;
+		pd->n_records++;
+		body = NULL;
+	}
 	pthread_mutex_unlock(&pd->lock);
+	json_decref(body);
 
 	if (answer.hang_ms > 0)
 		sleep_ms(pd, answer.hang_ms);
 
 	pthread_mutex_lock(&pd->lock);
-	if (pd->n_records < FAKEPD_MAX_RECORDS) {
-		pd->records[pd->n_records].body = body;
-		pd->records[pd->n_records].status = answer.status;
-		pd->n_records++;
-		body = NULL;
-	}
+	if (slot < FAKEPD_MAX_RECORDS)
+		pd->records[slot].status = answer.status;
 	if (answer.status >= 200 && answer.status < 300)
 		pd->n_accepted++;
 	pthread_mutex_unlock(&pd->lock);
-	json_decref(body);
 
 	if (answer.status == 202)
 		text = "{\"status\":\"success\",\"message\":\"Event processed\","

@@ -42,7 +42,7 @@ size_t fakepd_accepted(struct fakepd *pd);
 /* A new reference to request i's body as JSON (NULL if not JSON). */
 json_t *fakepd_request(struct fakepd *pd, size_t i);
 
-/* The status request i was answered with. */
+/* The status request i was answered with (0 while unanswered). */
 unsigned int fakepd_status(struct fakepd *pd, size_t i);
 
 /* Polls until at least n requests arrived or timeout_ms passed. */

@@ -1,0 +1,200 @@
+/*
+ * Delivery against a scripted fake PagerDuty: every answer the Events
+ * API gives, and the order of events per dedup_key.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "scenario.h"
+
+static int setup(void **state)
+{
+	struct scenario *s = calloc(1, sizeof(*s));
+
+	assert_int_equal(scenario_start(s, NULL), 0);
+	*state = s;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct scenario *s = *state;
+
+	scenario_finish(s);
+	free(s);
+	return 0;
+}
+
+static void post_alarm(struct scenario *s, const char *name,
+		       const char *alarm_state, int64_t offset_ms)
+{
+	char *message = scenario_alarm(name, alarm_state, offset_ms);
+
+	assert_int_equal(scenario_post(s, message), 200);
+	free(message);
+}
+
+static const char *field(json_t *event, const char *name)
+{
+	return json_string_value(json_object_get(event, name));
+}
+
+/* 400: the event will never be accepted. Dead letter, degraded. */
+static void test_invalid_event_dead_lettered(void **state)
+{
+	struct scenario *s = *state;
+	struct harness_response r;
+
+	fakepd_script(s->pd, (struct fakepd_answer){400, -1, 0}, 1);
+	post_alarm(s, "cpu-high-a", "ALARM", 0);
+
+	assert_true(harness_log_wait(&s->h, "event=delivery.dead_lettered",
+				     10000));
+	assert_true(harness_log_wait(&s->h, "payload.summary", 1000));
+	assert_int_equal(fakepd_count(s->pd), 1);
+
+	assert_int_equal(harness_get(&s->h, "/readyz", &r), 0);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.body, "degraded"));
+	assert_true(harness_metric(&s->h, "alertbridge_dead_letters_total") ==
+		    1);
+
+	/* The next alarm goes through as usual. */
+	post_alarm(s, "cpu-high-b", "ALARM", 0);
+	assert_int_equal(fakepd_wait_accepted(s->pd, 1, 10000), 0);
+}
+
+/* 429 with Retry-After: waited out, then delivered. */
+static void test_rate_limited_honours_retry_after(void **state)
+{
+	struct scenario *s = *state;
+	int64_t start;
+	int64_t took;
+
+	fakepd_script(s->pd, (struct fakepd_answer){429, 2, 0}, 1);
+
+	start = harness_mono_ms();
+	post_alarm(s, "cpu-high-c", "ALARM", 0);
+	assert_int_equal(fakepd_wait_accepted(s->pd, 1, 15000), 0);
+	took = harness_mono_ms() - start;
+
+	/* Retry-After: 2 beats the 100 ms backoff of the test config. */
+	assert_true(took >= 1900);
+	assert_int_equal(fakepd_count(s->pd), 2);
+	assert_int_equal(fakepd_status(s->pd, 0), 429);
+	assert_true(harness_metric(&s->h,
+				   "alertbridge_deliveries_total{result="
+				   "\"rate_limited\"}") == 1);
+}
+
+/* 500s: retried with backoff until accepted. */
+static void test_server_errors_retried(void **state)
+{
+	struct scenario *s = *state;
+
+	fakepd_script(s->pd, (struct fakepd_answer){500, -1, 0}, 3);
+	post_alarm(s, "cpu-high-d", "ALARM", 0);
+
+	assert_int_equal(fakepd_wait_accepted(s->pd, 1, 20000), 0);
+	assert_int_equal(fakepd_count(s->pd), 4);
+	assert_true(harness_metric(&s->h,
+				   "alertbridge_delivery_retries_total") >= 3);
+	assert_true(harness_log_wait(&s->h, "event=delivery.retry", 1000));
+}
+
+/* A hanging PagerDuty: the timeout fires, ingest is never blocked. */
+static void test_hang_times_out_without_blocking_ingest(void **state)
+{
+	struct scenario *s = *state;
+	int64_t start;
+
+	fakepd_script(s->pd, (struct fakepd_answer){202, -1, 8000}, 1);
+	post_alarm(s, "cpu-high-e", "ALARM", 0);
+	assert_int_equal(fakepd_wait(s->pd, 0, 100), 0);
+
+	/* While the first delivery hangs, ingest answers at once. */
+	start = harness_mono_ms();
+	post_alarm(s, "cpu-high-f", "ALARM", 0);
+	assert_true(harness_mono_ms() - start < 1500);
+
+	/* The hung request times out (2 s) and is sent again. */
+	assert_true(harness_log_wait(&s->h, "Timeout was reached", 10000));
+	assert_int_equal(fakepd_wait_accepted(s->pd, 2, 15000), 0);
+}
+
+/* A resolve never overtakes its trigger, even when the trigger fails. */
+static void test_resolve_waits_for_trigger(void **state)
+{
+	struct scenario *s = *state;
+	char key[256];
+	size_t n;
+	int trigger_at = -1;
+	int resolve_at = -1;
+
+	scenario_dedup_key("cpu-high-g", key);
+	fakepd_script(s->pd, (struct fakepd_answer){503, -1, 0}, 2);
+	post_alarm(s, "cpu-high-g", "ALARM", 0);
+	post_alarm(s, "cpu-high-g", "OK", 60000);
+
+	assert_int_equal(fakepd_wait_accepted(s->pd, 2, 15000), 0);
+	n = fakepd_count(s->pd);
+	for (size_t i = 0; i < n; i++) {
+		json_t *event = fakepd_request(s->pd, i);
+
+		assert_string_equal(field(event, "dedup_key"), key);
+		if (strcmp(field(event, "event_action"), "resolve") == 0) {
+			/* No resolve is even attempted before the trigger
+			 * was accepted. */
+			assert_true(trigger_at >= 0);
+			resolve_at = (int)i;
+		} else if (fakepd_status(s->pd, i) == 202) {
+			trigger_at = (int)i;
+		}
+		json_decref(event);
+	}
+	assert_true(trigger_at >= 0 && resolve_at > trigger_at);
+}
+
+/* An OK for an alarm never triggered is recorded, not sent. */
+static void test_ok_without_trigger_not_sent(void **state)
+{
+	struct scenario *s = *state;
+
+	post_alarm(s, "cpu-high-h", "OK", 0);
+	assert_true(harness_log_wait(&s->h, "why=never-triggered", 5000));
+	post_alarm(s, "cpu-high-i", "ALARM", 0);
+	assert_int_equal(fakepd_wait_accepted(s->pd, 1, 10000), 0);
+	assert_int_equal(fakepd_count(s->pd), 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+			test_invalid_event_dead_lettered, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rate_limited_honours_retry_after, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_server_errors_retried,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_hang_times_out_without_blocking_ingest, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(test_resolve_waits_for_trigger,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_ok_without_trigger_not_sent, setup, teardown),
+	};
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

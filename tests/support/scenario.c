@@ -1,0 +1,120 @@
+/*
+ * scenario: shared set-up of the integration tests.
+ */
+#include "scenario.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "timeutil.h"
+
+int scenario_start(struct scenario *s, const char *extra_yaml)
+{
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	r = harness_init(&s->h);
+	if (r < 0)
+		return r;
+	r = fakepd_start(&s->pd);
+	if (r < 0)
+		return r;
+	r = timeutil_parse(SCENARIO_AS_OF, &s->as_of_ms);
+	if (r < 0)
+		return r;
+
+	r = testkey_generate(s->as_of_ms - 86400000LL,
+			     s->as_of_ms + 86400000LL, &s->key);
+	if (r < 0)
+		return r;
+	r = testkey_write_cert(s->key, s->h.cert_dir, SCENARIO_CERT);
+	if (r < 0)
+		return r;
+
+	r = harness_write_standard_config(&s->h, fakepd_url(s->pd),
+					  SCENARIO_AS_OF,
+					  extra_yaml ? extra_yaml : "");
+	if (r < 0)
+		return r;
+	return harness_start(&s->h);
+}
+
+void scenario_finish(struct scenario *s)
+{
+	harness_stop(&s->h);
+	harness_cleanup(&s->h);
+	fakepd_stop(s->pd);
+	testkey_free(s->key);
+}
+
+char *scenario_alarm(const char *name, const char *state,
+		     int64_t changed_offset_ms)
+{
+	char arn[256];
+	char changed[32];
+	int64_t as_of = 0;
+	json_t *msg;
+	char *text;
+
+	timeutil_parse(SCENARIO_AS_OF, &as_of);
+	timeutil_format(as_of + changed_offset_ms, changed);
+	snprintf(arn, sizeof(arn),
+		 "arn:aws:cloudwatch:us-east-1:123456789012:alarm:%s", name);
+
+	msg = json_pack(
+		"{s:s, s:n, s:s, s:s, s:s, s:s, s:s, s:s, s:s,"
+		" s:{s:s, s:s, s:s, s:[{s:s, s:s}], s:i, s:f, s:s}}",
+		"AlarmName", name, "AlarmDescription", "AWSAccountId",
+		"123456789012", "NewStateValue", state, "NewStateReason",
+		"Threshold Crossed: 1 out of the last 1 datapoints [97.5"
+		" (25/09/22 18:49:00)] was greater than the threshold (90.0).",
+		"StateChangeTime", changed, "Region", "US East (N. Virginia)",
+		"AlarmArn", arn, "OldStateValue",
+		strcmp(state, "OK") == 0 ? "ALARM" : "OK", "Trigger",
+		"MetricName", "CPUUtilization", "Namespace", "AWS/EC2",
+		"Statistic", "AVERAGE", "Dimensions", "name", "InstanceId",
+		"value", "i-0123456789", "Period", 60, "Threshold", 90.0,
+		"ComparisonOperator", "GreaterThanThreshold");
+	text = json_dumps(msg, JSON_COMPACT);
+	json_decref(msg);
+	return text;
+}
+
+long scenario_post_id(struct scenario *s, const char *message_id,
+		      const char *message)
+{
+	struct harness_response r;
+	json_t *env;
+	char *body;
+	int rc;
+
+	env = testkey_notification(message_id, SCENARIO_TOPIC, NULL, message,
+				   s->as_of_ms);
+	body = testkey_sign_envelope(s->key, env, 2, SCENARIO_CERT_URL);
+	json_decref(env);
+	if (!body)
+		return -1;
+
+	rc = harness_post(&s->h, "/sns", body, strlen(body), NULL, &r);
+	free(body);
+	return rc < 0 ? -1 : r.status;
+}
+
+long scenario_post(struct scenario *s, const char *message)
+{
+	char id[64];
+
+	snprintf(id, sizeof(id), "msg-%06u-%d", s->next_id++, (int)getpid());
+	return scenario_post_id(s, id, message);
+}
+
+void scenario_dedup_key(const char *name, char out[256])
+{
+	snprintf(out, 256,
+		 "arn:aws:cloudwatch:us-east-1:123456789012:alarm:%s", name);
+}

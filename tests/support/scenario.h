@@ -1,0 +1,52 @@
+/*
+ * scenario: the usual integration setting in one piece: the daemon with
+ * the standard test configuration, a fake PagerDuty, and a test signing
+ * key trusted through the certificate directory; plus CloudWatch alarm
+ * messages made to order and signed.
+ */
+#ifndef ALERTBRIDGE_SCENARIO_H
+#define ALERTBRIDGE_SCENARIO_H
+
+#include <stdint.h>
+
+#include "fakepd.h"
+#include "harness.h"
+#include "testkeys.h"
+
+#define SCENARIO_AS_OF    "2022-09-25T18:51:00Z"
+#define SCENARIO_TOPIC    "arn:aws:sns:us-east-1:123456789012:alertbridge-test"
+#define SCENARIO_CERT     "SimpleNotificationService-0123456789abcdef0123456789abcdef.pem"
+#define SCENARIO_CERT_URL "https://sns.us-east-1.amazonaws.com/" SCENARIO_CERT
+
+struct scenario {
+	struct harness h;
+	struct fakepd *pd;
+	struct testkey *key;
+	int64_t as_of_ms;
+	unsigned int next_id;
+};
+
+/* Sets everything up and starts the daemon; extra goes into the YAML. */
+int scenario_start(struct scenario *s, const char *extra_yaml);
+void scenario_finish(struct scenario *s);
+
+/*
+ * A CloudWatch alarm Message for an AWS/EC2 CPU alarm named name in
+ * us-east-1, in state ("ALARM", "OK"), changed changed_offset_ms after
+ * the scenario's instant.
+ */
+char *scenario_alarm(const char *name, const char *state,
+		     int64_t changed_offset_ms);
+
+/* Signs message as a Notification with a fresh MessageId and posts it;
+ * returns the HTTP status (or -1). */
+long scenario_post(struct scenario *s, const char *message);
+
+/* The same, with a MessageId of the caller's. */
+long scenario_post_id(struct scenario *s, const char *message_id,
+		      const char *message);
+
+/* The dedup_key the daemon derives for alarm name. */
+void scenario_dedup_key(const char *name, char out[256]);
+
+#endif
