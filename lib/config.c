@@ -62,7 +62,7 @@ static const char *const default_band_severity[CONFIG_BAND_COUNT] = {
 };
 
 static const char *const severity_names[] = {"critical", "error", "warning",
-                                             "info"};
+					     "info"};
 
 void config_diags_release(struct config_diags *diags)
 {
@@ -80,13 +80,13 @@ void config_diags_release(struct config_diags *diags)
 }
 
 void config_diags_print(const struct config_diags *diags, const char *prefix,
-                        FILE *out)
+			FILE *out)
 {
 	for (size_t i = 0; diags && i < diags->n; i++) {
 		const struct config_diag *d = &diags->v[i];
 
 		fprintf(out, "%s:%d:%d: %s: %s", d->file, d->line, d->column,
-		        prefix, d->message);
+			prefix, d->message);
 		if (d->hint)
 			fprintf(out, " (%s)", d->hint);
 		fputc('\n', out);
@@ -95,7 +95,7 @@ void config_diags_print(const struct config_diags *diags, const char *prefix,
 
 /* Takes message over; copies file and hint. */
 static int diags_add(struct config_diags *diags, const char *file, int line,
-                     int column, char *message, const char *hint)
+		     int column, char *message, const char *hint)
 {
 	struct config_diag *v;
 	struct config_diag d = {
@@ -182,7 +182,7 @@ struct loader {
 };
 
 static void vreport(struct loader *ld, struct config_diags *to, int line,
-                    int column, const char *hint, const char *fmt, va_list ap)
+		    int column, const char *hint, const char *fmt, va_list ap)
 {
 	char *message = NULL;
 
@@ -204,7 +204,7 @@ static void vreport(struct loader *ld, struct config_diags *to, int line,
 
 static void __attribute__((format(printf, 5, 6)))
 report_at(struct loader *ld, int line, int column, const char *hint,
-          const char *fmt, ...)
+	  const char *fmt, ...)
 {
 	va_list ap;
 
@@ -232,7 +232,7 @@ warn(struct loader *ld, const struct ynode *node, const char *hint,
 
 	va_start(ap, fmt);
 	vreport(ld, &ld->config->warnings, node->line, node->column, hint, fmt,
-	        ap);
+		ap);
 	va_end(ap);
 }
 
@@ -316,10 +316,10 @@ static const char *suggest(const char *word, const char *const *names, size_t n)
 	return found;
 }
 
-/* "did you mean 'x'?" or "one of: a, b, c", into hint. */
+/* "did you mean 'x'?", or intro and the names, into hint. */
 static const char *hint_names(char hint[HINT_MAX], const char *word,
-                              const char *const *names, size_t n,
-                              const char *intro)
+			      const char *const *names, size_t n,
+			      const char *intro)
 {
 	const char *close = suggest(word, names, n);
 	size_t used;
@@ -334,8 +334,8 @@ static const char *hint_names(char hint[HINT_MAX], const char *word,
 		if (!names[i])
 			continue;
 		used += (size_t)snprintf(hint + used, HINT_MAX - used, "%s%s",
-		                         used > strlen(intro) ? ", " : " ",
-		                         names[i]);
+					 used > strlen(intro) ? ", " : " ",
+					 names[i]);
 	}
 	return hint;
 }
@@ -350,7 +350,7 @@ static void label_of(char out[LABEL_MAX], const char *key, const char *section)
 
 /* Line and column of a byte offset, for libyaml's reader errors. */
 static void position_of(const char *text, size_t len, size_t offset,
-                        int *ret_line, int *ret_column)
+			int *ret_line, int *ret_column)
 {
 	size_t line_start = 0;
 	int line = 1;
@@ -384,7 +384,7 @@ static char char_at(const char *text, size_t len, size_t line, size_t column)
 }
 
 static int report_syntax(struct loader *ld, const yaml_parser_t *parser,
-                         const char *text, size_t len)
+			 const char *text, size_t len)
 {
 	const char *problem = parser->problem ? parser->problem : "bad YAML";
 	char hint[HINT_MAX];
@@ -396,34 +396,34 @@ static int report_syntax(struct loader *ld, const yaml_parser_t *parser,
 	if (parser->error == YAML_READER_ERROR) {
 		position_of(text, len, parser->problem_offset, &line, &column);
 		report_at(ld, line, column,
-		          "the file must be UTF-8 text without control "
-		          "characters",
-		          "%s", problem);
+			  "the file must be UTF-8 text without control "
+			  "characters",
+			  "%s", problem);
 		return -EINVAL;
 	}
 
 	if (char_at(text, len, parser->problem_mark.line,
-	            parser->problem_mark.column) == '\t')
+		    parser->problem_mark.column) == '\t')
 		snprintf(hint, sizeof(hint),
-		         "YAML indents with spaces, not tabs");
+			 "YAML indents with spaces, not tabs");
 	else if (parser->context)
 		snprintf(hint, sizeof(hint),
-		         "%s at line %zu, column %zu: check the quotes and "
-		         "indentation there",
-		         parser->context, parser->context_mark.line + 1,
-		         parser->context_mark.column + 1);
+			 "%s at line %zu, column %zu: check the quotes and "
+			 "indentation there",
+			 parser->context, parser->context_mark.line + 1,
+			 parser->context_mark.column + 1);
 	else
 		snprintf(hint, sizeof(hint),
-		         "check the quotes and indentation here");
+			 "check the quotes and indentation here");
 	report_at(ld, (int)parser->problem_mark.line + 1,
-	          (int)parser->problem_mark.column + 1, hint,
-	          "YAML syntax error: %s", problem);
+		  (int)parser->problem_mark.column + 1, hint,
+		  "YAML syntax error: %s", problem);
 	return -EINVAL;
 }
 
 /* A node for a scalar, alias or collection start; NULL for the rest. */
 static int node_from_event(struct loader *ld, const yaml_event_t *event,
-                           struct ynode **ret_node)
+			   struct ynode **ret_node)
 {
 	struct ynode *node;
 
@@ -474,17 +474,69 @@ static int node_from_event(struct loader *ld, const yaml_event_t *event,
 	return 0;
 }
 
+struct tree_builder {
+	struct ynode *stack[YAML_DEPTH_MAX]; /* the open maps and lists */
+	size_t depth;
+	size_t count;
+	unsigned int documents;
+	struct ynode *root;
+};
+
+static int tree_take(struct loader *ld, struct tree_builder *builder,
+		     const yaml_event_t *event)
+{
+	struct ynode *node;
+	int r;
+
+	if (event->type == YAML_DOCUMENT_START_EVENT &&
+	    ++builder->documents > 1) {
+		report_at(ld, (int)event->start_mark.line + 1,
+			  (int)event->start_mark.column + 1,
+			  "remove the '---' and everything after it",
+			  "a second YAML document; the configuration is one");
+		return -EINVAL;
+	}
+	if ((event->type == YAML_MAPPING_END_EVENT ||
+	     event->type == YAML_SEQUENCE_END_EVENT) &&
+	    builder->depth > 0)
+		builder->depth--;
+
+	r = node_from_event(ld, event, &node);
+	if (r < 0 || !node)
+		return r;
+
+	if (++builder->count > YAML_NODES_MAX) {
+		report(ld, node, "split it up or simplify it",
+		       "the configuration is too large");
+		r = -EINVAL;
+	} else if (builder->depth == YAML_DEPTH_MAX) {
+		report(ld, node, "simplify it",
+		       "the configuration is nested "
+		       "too deeply");
+		r = -EINVAL;
+	} else if (builder->depth > 0) {
+		r = ynode_append(builder->stack[builder->depth - 1], node);
+	} else {
+		builder->root = node;
+	}
+	if (r < 0) {
+		ynode_free(node);
+		return r;
+	}
+
+	if (node->type != YNODE_SCALAR)
+		builder->stack[builder->depth++] = node;
+	return 0;
+}
+
 /*
  * Builds the tree. Returns -EINVAL after reporting a syntax error (and
  * then no tree), 0 with *ret_root NULL for an empty stream.
  */
 static int tree_build(struct loader *ld, const char *text, size_t len,
-                      struct ynode **ret_root)
+		      struct ynode **ret_root)
 {
-	struct ynode *stack[YAML_DEPTH_MAX];
-	struct ynode *root = NULL;
-	size_t depth = 0, count = 0;
-	unsigned int documents = 0;
+	struct tree_builder builder = {0};
 	yaml_parser_t parser;
 	yaml_event_t event;
 	bool done = false;
@@ -495,65 +547,23 @@ static int tree_build(struct loader *ld, const char *text, size_t len,
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 
 	while (!done) {
-		struct ynode *node;
-
 		if (!yaml_parser_parse(&parser, &event)) {
 			r = report_syntax(ld, &parser, text, len);
 			goto out;
 		}
 
-		if (event.type == YAML_STREAM_END_EVENT)
-			done = true;
-		if (event.type == YAML_DOCUMENT_START_EVENT &&
-		    ++documents > 1) {
-			report_at(ld, (int)event.start_mark.line + 1,
-			          (int)event.start_mark.column + 1,
-			          "remove the '---' and everything after it",
-			          "a second YAML document; the configuration "
-			          "is one");
-			r = -EINVAL;
-		}
-		if ((event.type == YAML_MAPPING_END_EVENT ||
-		     event.type == YAML_SEQUENCE_END_EVENT) &&
-		    depth > 0)
-			depth--;
-		if (r == 0)
-			r = node_from_event(ld, &event, &node);
+		done = event.type == YAML_STREAM_END_EVENT;
+		r = tree_take(ld, &builder, &event);
 		yaml_event_delete(&event);
-		if (r < 0 || !node)
-			goto next;
-
-		if (++count > YAML_NODES_MAX || depth == YAML_DEPTH_MAX) {
-			report(ld, node, "split it up or simplify it",
-			       "the configuration is too large or too deeply "
-			       "nested");
-			ynode_free(node);
-			r = -EINVAL;
-			goto out;
-		}
-
-		if (depth > 0) {
-			r = ynode_append(stack[depth - 1], node);
-			if (r < 0) {
-				ynode_free(node);
-				goto out;
-			}
-		} else {
-			root = node;
-		}
-
-		if (node->type != YNODE_SCALAR)
-			stack[depth++] = node;
-	next:
 		if (r < 0)
 			goto out;
 	}
 
-	*ret_root = root;
-	root = NULL;
+	*ret_root = builder.root;
+	builder.root = NULL;
 out:
 	yaml_parser_delete(&parser);
-	ynode_free(root);
+	ynode_free(builder.root);
 	return r;
 }
 
@@ -580,8 +590,8 @@ static const char *node_kind(const struct ynode *node)
 
 /* Reports a node of the wrong type; true when the type is right. */
 static bool expect_type(struct loader *ld, const struct ynode *node,
-                        enum ynode_type type, const char *key,
-                        const char *section)
+			enum ynode_type type, const char *key,
+			const char *section)
 {
 	static const char *const wanted[] = {
 	    [YNODE_SCALAR] = "a single value",
@@ -591,7 +601,7 @@ static bool expect_type(struct loader *ld, const struct ynode *node,
 	static const char *const hints[] = {
 	    [YNODE_SCALAR] = "write one value after the colon",
 	    [YNODE_MAP] = "indent 'key: value' lines under it, or write "
-	                  "{key: value}",
+			  "{key: value}",
 	    [YNODE_LIST] = "write [a, b] or indented '- item' lines",
 	};
 	char label[LABEL_MAX];
@@ -614,7 +624,7 @@ static bool expect_type(struct loader *ld, const struct ynode *node,
 
 /* A scalar's text (borrowed), or NULL after reporting why not. */
 static const char *scalar_text(struct loader *ld, const struct ynode *node,
-                               const char *key, const char *section)
+			       const char *key, const char *section)
 {
 	char label[LABEL_MAX];
 
@@ -631,7 +641,7 @@ static const char *scalar_text(struct loader *ld, const struct ynode *node,
 }
 
 static int get_text(struct loader *ld, const struct ynode *node,
-                    const char *key, const char *section, char **ret_text)
+		    const char *key, const char *section, char **ret_text)
 {
 	const char *text = scalar_text(ld, node, key, section);
 	char *copy;
@@ -646,7 +656,7 @@ static int get_text(struct loader *ld, const struct ynode *node,
 }
 
 static int get_bool(struct loader *ld, const struct ynode *node,
-                    const char *key, const char *section, bool *ret_value)
+		    const char *key, const char *section, bool *ret_value)
 {
 	const char *text = scalar_text(ld, node, key, section);
 	char label[LABEL_MAX];
@@ -665,8 +675,8 @@ static int get_bool(struct loader *ld, const struct ynode *node,
 }
 
 static int get_uint(struct loader *ld, const struct ynode *node,
-                    const char *key, const char *section, unsigned long min,
-                    unsigned long max, unsigned long *ret_value)
+		    const char *key, const char *section, unsigned long min,
+		    unsigned long max, unsigned long *ret_value)
 {
 	const char *text = scalar_text(ld, node, key, section);
 	unsigned long value = 0;
@@ -688,7 +698,7 @@ static int get_uint(struct loader *ld, const struct ynode *node,
 
 	label_of(label, key, section);
 	snprintf(hint, sizeof(hint), "a whole number from %lu to %lu", min,
-	         max);
+		 max);
 	report(ld, node, hint, "%s: '%s' is not a number in range", label,
 	       text);
 	return -EINVAL;
@@ -701,23 +711,23 @@ static void format_duration(int64_t ms, char out[32])
 		const char *unit;
 		int64_t ms;
 	} units[] = {{"d", DAY_MS},
-	             {"h", HOUR_MS},
-	             {"m", MINUTE_MS},
-	             {"s", SECOND_MS},
-	             {"ms", 1}};
+		     {"h", HOUR_MS},
+		     {"m", MINUTE_MS},
+		     {"s", SECOND_MS},
+		     {"ms", 1}};
 
 	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
 		if (ms % units[i].ms == 0) {
 			snprintf(out, 32, "%lld%s",
-			         (long long)(ms / units[i].ms), units[i].unit);
+				 (long long)(ms / units[i].ms), units[i].unit);
 			return;
 		}
 	}
 }
 
 static int get_duration(struct loader *ld, const struct ynode *node,
-                        const char *key, const char *section, int64_t min,
-                        int64_t max, int64_t *ret_ms)
+			const char *key, const char *section, int64_t min,
+			int64_t max, int64_t *ret_ms)
 {
 	const char *text = scalar_text(ld, node, key, section);
 	char label[LABEL_MAX], hint[HINT_MAX], low[32], high[32];
@@ -750,8 +760,8 @@ static int get_duration(struct loader *ld, const struct ynode *node,
 
 /* Sizes: a whole number of bytes, or with B, KiB or MiB after it. */
 static int get_size(struct loader *ld, const struct ynode *node,
-                    const char *key, const char *section, size_t min,
-                    size_t max, size_t *ret_bytes)
+		    const char *key, const char *section, size_t min,
+		    size_t max, size_t *ret_bytes)
 {
 	const char *text = scalar_text(ld, node, key, section);
 	char label[LABEL_MAX], hint[HINT_MAX];
@@ -786,7 +796,7 @@ static int get_size(struct loader *ld, const struct ynode *node,
 	}
 	if (value > max / multiplier || value * multiplier < min) {
 		snprintf(hint, sizeof(hint), "from %zuKiB to %zuMiB", min / KIB,
-		         max / MIB);
+			 max / MIB);
 		report(ld, node, hint, "%s: %s is out of range", label, text);
 		return -ERANGE;
 	}
@@ -796,7 +806,7 @@ static int get_size(struct loader *ld, const struct ynode *node,
 }
 
 static int get_severity(struct loader *ld, const struct ynode *node,
-                        const char *key, const char *section, char **ret)
+			const char *key, const char *section, char **ret)
 {
 	const char *text = scalar_text(ld, node, key, section);
 	char label[LABEL_MAX], hint[HINT_MAX];
@@ -812,15 +822,15 @@ invalid:
 	label_of(label, key, section);
 	report(ld, node,
 	       hint_names(hint, text, severity_names,
-	                  ARRAY_SIZE(severity_names),
-	                  "PagerDuty's severities are"),
+			  ARRAY_SIZE(severity_names),
+			  "PagerDuty's severities are"),
 	       "%s: '%s' is not a PagerDuty severity", label, text);
 	return -EINVAL;
 }
 
 /* A path, made absolute against the configuration's directory. */
 static int get_path(struct loader *ld, const struct ynode *node,
-                    const char *key, const char *section, char **ret_path)
+		    const char *key, const char *section, char **ret_path)
 {
 	const char *text = scalar_text(ld, node, key, section);
 	char *path;
@@ -857,7 +867,7 @@ static const struct ynode *values_item(const struct ynode *node, size_t i)
 }
 
 static bool expect_values(struct loader *ld, const struct ynode *node,
-                          const char *key, const char *section)
+			  const char *key, const char *section)
 {
 	char label[LABEL_MAX];
 
@@ -877,8 +887,8 @@ static bool expect_values(struct loader *ld, const struct ynode *node,
 }
 
 static void get_globs(struct loader *ld, const struct ynode *node,
-                      const char *key, const char *section,
-                      struct config_globs *globs)
+		      const char *key, const char *section,
+		      struct config_globs *globs)
 {
 	size_t n;
 
@@ -941,7 +951,7 @@ static void named_find_duplicates(struct named *v, size_t n)
 
 /* Reports keys that are not text and duplicate keys, marking them skip. */
 static void map_check_keys(struct loader *ld, struct ynode *map,
-                           const char *section)
+			   const char *section)
 {
 	size_t n = map->n / 2, m = 0;
 	struct named *v;
@@ -975,8 +985,8 @@ static void map_check_keys(struct loader *ld, struct ynode *map,
 		if (!v[i].first)
 			continue;
 		snprintf(hint, sizeof(hint),
-		         "first given at line %d, column %d", v[i].first->line,
-		         v[i].first->column);
+			 "first given at line %d, column %d", v[i].first->line,
+			 v[i].first->column);
 		report(ld, v[i].node, hint, "duplicate key '%s' in %s",
 		       v[i].name, section);
 		v[i].node->skip = true;
@@ -985,12 +995,12 @@ static void map_check_keys(struct loader *ld, struct ynode *map,
 }
 
 /*
- * Checks a map's keys against names (NULL entries are not allowed here)
- * and fills values[i] with the value of names[i], or NULL.
+ * Checks a map's keys against names (a NULL entry is a key not allowed
+ * here) and fills values[i] with the value of names[i], or NULL.
  */
 static void map_fields(struct loader *ld, struct ynode *map,
-                       const char *section, const char *const *names,
-                       size_t n_names, struct ynode **values)
+		       const char *section, const char *const *names,
+		       size_t n_names, struct ynode **values)
 {
 	for (size_t i = 0; i < n_names; i++)
 		values[i] = NULL;
@@ -1013,14 +1023,14 @@ static void map_fields(struct loader *ld, struct ynode *map,
 
 		report(ld, key,
 		       hint_names(hint, key->text, names, n_names,
-		                  "the keys here are"),
+				  "the keys here are"),
 		       "unknown key '%s' in %s", key->text, section);
 	}
 }
 
 static bool require(struct loader *ld, const struct ynode *map,
-                    const struct ynode *value, const char *key,
-                    const char *section)
+		    const struct ynode *value, const char *key,
+		    const char *section)
 {
 	char hint[HINT_MAX];
 
@@ -1033,7 +1043,7 @@ static bool require(struct loader *ld, const struct ynode *map,
 
 /* Names of targets, templates and routes: safe in key=value log lines. */
 static bool name_check(struct loader *ld, const struct ynode *node,
-                       const char *what)
+		       const char *what)
 {
 	const char *p = node->text;
 
@@ -1084,9 +1094,9 @@ static int parse_listen(const char *text, char **ret_host, int *ret_port)
 	if (!name)
 		return -ENOMEM;
 	if (text[0] == '[' ? inet_pton(AF_INET6, name, address) != 1
-	                   : strspn(name, "abcdefghijklmnopqrstuvwxyz"
-	                                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	                                  "0123456789.-") != strlen(name)) {
+			   : strspn(name, "abcdefghijklmnopqrstuvwxyz"
+					  "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					  "0123456789.-") != strlen(name)) {
 		free(name);
 		return -EINVAL;
 	}
@@ -1145,14 +1155,14 @@ static void load_limits(struct loader *ld, struct ynode *node)
 	 */
 	if (v[MAX_BODY])
 		get_size(ld, v[MAX_BODY], "max_body", "limits", KIB, 4 * MIB,
-		         &c->max_body_bytes);
+			 &c->max_body_bytes);
 	if (v[MAX_CONNECTIONS] &&
 	    get_uint(ld, v[MAX_CONNECTIONS], "max_connections", "limits", 1,
-	             10000, &number) == 0)
+		     10000, &number) == 0)
 		c->max_connections = (unsigned int)number;
 	if (v[CONNECTION_TIMEOUT] &&
 	    get_duration(ld, v[CONNECTION_TIMEOUT], "connection_timeout",
-	                 "limits", SECOND_MS, 10 * MINUTE_MS, &ms) == 0) {
+			 "limits", SECOND_MS, 10 * MINUTE_MS, &ms) == 0) {
 		if (ms % SECOND_MS)
 			report(ld, v[CONNECTION_TIMEOUT],
 			       "write it in whole seconds",
@@ -1196,7 +1206,7 @@ static void load_sns(struct loader *ld, struct ynode *node)
 		get_path(ld, v[CERT_DIR], "cert_dir", "sns", &c->cert_dir);
 	if (v[CERT_FETCH])
 		get_bool(ld, v[CERT_FETCH], "cert_fetch", "sns",
-		         &c->cert_fetch);
+			 &c->cert_fetch);
 
 	/*
 	 * SNS retries an HTTP/S delivery for up to an hour with the
@@ -1205,7 +1215,7 @@ static void load_sns(struct loader *ld, struct ynode *node)
 	 */
 	if (v[REPLAY_WINDOW])
 		get_duration(ld, v[REPLAY_WINDOW], "replay_window", "sns",
-		             HOUR_MS, 7 * DAY_MS, &c->replay_window_ms);
+			     HOUR_MS, 7 * DAY_MS, &c->replay_window_ms);
 
 	if (v[CERT_FETCH] && !c->cert_fetch && !c->cert_dir)
 		report(ld, v[CERT_FETCH], "set cert_dir, or cert_fetch: true",
@@ -1278,19 +1288,19 @@ static void load_retry(struct loader *ld, struct ynode *node)
 
 	if (v[INITIAL])
 		get_duration(ld, v[INITIAL], "initial", section, 100, HOUR_MS,
-		             &c->retry_initial_ms);
+			     &c->retry_initial_ms);
 	if (v[MAX])
 		get_duration(ld, v[MAX], "max", section, SECOND_MS, DAY_MS,
-		             &c->retry_max_ms);
+			     &c->retry_max_ms);
 	if (v[DEADLINE])
 		get_duration(ld, v[DEADLINE], "deadline", section, MINUTE_MS,
-		             7 * DAY_MS, &c->retry_deadline_ms);
+			     7 * DAY_MS, &c->retry_deadline_ms);
 
 	if (c->retry_initial_ms > c->retry_max_ms)
 		report(ld,
 		       v[INITIAL] ? v[INITIAL]
 		       : v[MAX]   ? v[MAX]
-		                  : node,
+				  : node,
 		       "initial must not exceed max",
 		       "%s: the first delay is longer than the longest",
 		       section);
@@ -1298,7 +1308,7 @@ static void load_retry(struct loader *ld, struct ynode *node)
 		report(ld,
 		       v[DEADLINE] ? v[DEADLINE]
 		       : v[MAX]    ? v[MAX]
-		                   : node,
+				   : node,
 		       "max must not exceed deadline",
 		       "%s: the longest delay is longer than the deadline",
 		       section);
@@ -1338,9 +1348,9 @@ static void load_pagerduty(struct loader *ld, struct ynode *node)
 	}
 	if (v[TIMEOUT])
 		get_duration(ld, v[TIMEOUT], "timeout", section, SECOND_MS,
-		             60 * SECOND_MS, &c->timeout_ms);
+			     60 * SECOND_MS, &c->timeout_ms);
 	if (v[RATE] && get_uint(ld, v[RATE], "rate_per_minute", section, 1,
-	                        10000, &rate) == 0)
+				10000, &rate) == 0)
 		c->rate_per_minute = (unsigned int)rate;
 	if (v[RETRY])
 		load_retry(ld, v[RETRY]);
@@ -1358,7 +1368,7 @@ static void load_pagerduty(struct loader *ld, struct ynode *node)
 
 /* Reads a routing key from a file (a key file or a systemd credential). */
 static int read_key_file(struct loader *ld, const struct ynode *node,
-                         const char *path, const char *target, char **ret_key)
+			 const char *path, const char *target, char **ret_key)
 {
 	char *data;
 	size_t len;
@@ -1436,8 +1446,8 @@ static const char *const key_source_names[KEY_SOURCE_COUNT] = {
  * key: they go to logs and terminals.
  */
 static int resolve_key(struct loader *ld, enum key_source source,
-                       const struct ynode *node, const char *section,
-                       const char *target, char **ret_key, char **ret_origin)
+		       const struct ynode *node, const char *section,
+		       const char *target, char **ret_key, char **ret_origin)
 {
 	const char *key = key_source_keys[source];
 	const char *text, *value, *dir;
@@ -1538,7 +1548,7 @@ out:
 
 /* Empty or spaced keys are errors; odd-looking ones only a warning. */
 static void check_key(struct loader *ld, const struct ynode *node,
-                      struct config_target *target, const char *origin)
+		      struct config_target *target, const char *origin)
 {
 	const char *key = target->routing_key;
 	bool alnum = true;
@@ -1571,7 +1581,7 @@ static void check_key(struct loader *ld, const struct ynode *node,
 }
 
 static void load_target(struct loader *ld, struct ynode *key,
-                        struct ynode *node, struct config_target *target)
+			struct ynode *node, struct config_target *target)
 {
 	struct ynode *v[KEY_SOURCE_COUNT];
 	char section[LABEL_MAX];
@@ -1613,7 +1623,7 @@ static void load_target(struct loader *ld, struct ynode *key,
 	}
 
 	if (resolve_key(ld, source, v[source], section, target->name,
-	                &target->routing_key, &origin) < 0)
+			&target->routing_key, &origin) < 0)
 		return;
 
 	util_fingerprint(target->routing_key, target->fingerprint);
@@ -1639,7 +1649,7 @@ static void load_targets(struct loader *ld, struct ynode *node)
 		if (node->items[i]->skip)
 			continue;
 		load_target(ld, node->items[i], node->items[i + 1],
-		            &c->targets[c->n_targets++]);
+			    &c->targets[c->n_targets++]);
 	}
 
 	if (c->n_targets == 0)
@@ -1658,7 +1668,7 @@ static int scalar_column(const struct ynode *node, size_t offset)
 	if (node->style == YAML_PLAIN_SCALAR_STYLE)
 		quote = 0;
 	else if (node->style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
-	         node->style == YAML_DOUBLE_QUOTED_SCALAR_STYLE)
+		 node->style == YAML_DOUBLE_QUOTED_SCALAR_STYLE)
 		quote = 1;
 	else
 		return node->column;
@@ -1671,8 +1681,8 @@ static int scalar_column(const struct ynode *node, size_t offset)
 
 /* A template text whose {{fields}} render knows. */
 static int get_template_text(struct loader *ld, const struct ynode *node,
-                             const char *key, const char *section,
-                             char **ret_text)
+			     const char *key, const char *section,
+			     char **ret_text)
 {
 	static const char *const fields[] = {
 	    "alert_name",       "severity",     "environment", "region",
@@ -1712,17 +1722,17 @@ static int get_template_text(struct loader *ld, const struct ynode *node,
 		snprintf(hint, sizeof(hint), "did you mean '%s'?", close);
 	else
 		snprintf(hint, sizeof(hint),
-		         "check the name against the template fields");
+			 "check the name against the template fields");
 
 	report_at(ld, node->line, scalar_column(node, offset), hint,
-	          "unknown template field '%s' in '%s' of %s", field, key,
-	          section);
+		  "unknown template field '%s' in '%s' of %s", field, key,
+		  section);
 	free(text);
 	return -EINVAL;
 }
 
 static void load_details(struct loader *ld, struct ynode *node,
-                         const char *section, struct config_template *tpl)
+			 const char *section, struct config_template *tpl)
 {
 	char inner[LABEL_MAX];
 
@@ -1743,7 +1753,7 @@ static void load_details(struct loader *ld, struct ynode *node,
 
 		if (key->skip ||
 		    get_template_text(ld, node->items[i + 1], key->text, inner,
-		                      &value) < 0)
+				      &value) < 0)
 			continue;
 		detail->key = dup_or_oom(ld, key->text);
 		detail->value = value;
@@ -1752,7 +1762,7 @@ static void load_details(struct loader *ld, struct ynode *node,
 }
 
 static void load_template(struct loader *ld, struct ynode *key,
-                          struct ynode *node, struct config_template *tpl)
+			  struct ynode *node, struct config_template *tpl)
 {
 	enum { SUMMARY, SOURCE, COMPONENT, GROUP, CLASS, DETAILS, COUNT };
 	static const char *const keys[COUNT] = {
@@ -1783,7 +1793,7 @@ static void load_template(struct loader *ld, struct ynode *key,
 	for (size_t i = 0; i < COUNT; i++)
 		if (v[i] && fields[i])
 			get_template_text(ld, v[i], keys[i], section,
-			                  fields[i]);
+					  fields[i]);
 	if (v[DETAILS])
 		load_details(ld, v[DETAILS], section, tpl);
 }
@@ -1805,7 +1815,7 @@ static void load_templates(struct loader *ld, struct ynode *node)
 		if (node->items[i]->skip)
 			continue;
 		load_template(ld, node->items[i], node->items[i + 1],
-		              &c->templates[c->n_templates++]);
+			      &c->templates[c->n_templates++]);
 	}
 
 	if (c->n_templates == 0)
@@ -1850,23 +1860,23 @@ static void load_testing(struct loader *ld, struct ynode *node)
 	}
 	if (v[SKIP_AGE])
 		get_bool(ld, v[SKIP_AGE], keys[SKIP_AGE], "testing",
-		         &c->testing_skip_age_check);
+			 &c->testing_skip_age_check);
 	if (v[SKIP_VALIDITY])
 		get_bool(ld, v[SKIP_VALIDITY], keys[SKIP_VALIDITY], "testing",
-		         &c->testing_skip_cert_validity);
+			 &c->testing_skip_cert_validity);
 	if (v[SKIP_SIGNATURE])
 		get_bool(ld, v[SKIP_SIGNATURE], keys[SKIP_SIGNATURE], "testing",
-		         &c->testing_skip_signature);
+			 &c->testing_skip_signature);
 	if (v[CA_FILE])
 		get_path(ld, v[CA_FILE], keys[CA_FILE], "testing",
-		         &c->testing_cert_ca_file);
+			 &c->testing_cert_ca_file);
 	if (v[CONNECT_TO])
 		get_text(ld, v[CONNECT_TO], keys[CONNECT_TO], "testing",
-		         &c->testing_cert_connect_to);
+			 &c->testing_cert_connect_to);
 }
 
 static void report_unknown_target(struct loader *ld, const struct ynode *node,
-                                  const char *name, const char *section)
+				  const char *name, const char *section)
 {
 	const struct config *c = ld->config;
 	const char **names = calloc(c->n_targets + 1, sizeof(*names));
@@ -1881,7 +1891,7 @@ static void report_unknown_target(struct loader *ld, const struct ynode *node,
 }
 
 static void report_unknown_template(struct loader *ld, const struct ynode *node,
-                                    const char *name, const char *section)
+				    const char *name, const char *section)
 {
 	const struct config *c = ld->config;
 	const char **names = calloc(c->n_templates + 1, sizeof(*names));
@@ -1891,13 +1901,13 @@ static void report_unknown_template(struct loader *ld, const struct ynode *node,
 		names[i] = c->templates[i].name;
 	if (names)
 		hint_names(hint, name, names, c->n_templates,
-		           "the templates are");
+			   "the templates are");
 	report(ld, node, hint, "unknown template '%s' in %s", name, section);
 	free(names);
 }
 
 static void load_bands(struct loader *ld, struct ynode *node,
-                       const char *section, struct config_route *route)
+		       const char *section, struct config_route *route)
 {
 	struct ynode *v[CONFIG_BAND_COUNT];
 	char inner[LABEL_MAX];
@@ -1911,13 +1921,13 @@ static void load_bands(struct loader *ld, struct ynode *node,
 		char *severity;
 
 		if (v[band] && get_severity(ld, v[band], band_names[band],
-		                            inner, &severity) == 0)
+					    inner, &severity) == 0)
 			set_text(&route->band_severity[band], severity);
 	}
 }
 
 static void load_insufficient(struct loader *ld, struct ynode *node,
-                              const char *section, struct config_route *route)
+			      const char *section, struct config_route *route)
 {
 	static const char *const keys[] = {"trigger"};
 	struct ynode *trigger;
@@ -1989,8 +1999,8 @@ static char *dup_maybe(struct loader *ld, const char *s)
 
 /* What a route and the default route share; inherit is NULL for the latter. */
 static void load_route_body(struct loader *ld, struct ynode **v,
-                            const char *section, struct config_route *route,
-                            const struct config_route *inherit)
+			    const char *section, struct config_route *route,
+			    const struct config_route *inherit)
 {
 	const struct config *c = ld->config;
 	const char *text;
@@ -2000,7 +2010,7 @@ static void load_route_body(struct loader *ld, struct ynode **v,
 		route->target = text ? config_find_target(c, text) : NULL;
 		if (text && !route->target)
 			report_unknown_target(ld, v[ROUTE_TARGET], text,
-			                      section);
+					      section);
 	} else if (inherit) {
 		route->target = inherit->target;
 	}
@@ -2010,27 +2020,27 @@ static void load_route_body(struct loader *ld, struct ynode **v,
 		route->template = text ? config_find_template(c, text) : NULL;
 		if (text && !route->template)
 			report_unknown_template(ld, v[ROUTE_TEMPLATE], text,
-			                        section);
+						section);
 	} else if (inherit) {
 		route->template = inherit->template;
 	}
 
 	if (v[ROUTE_SEVERITY])
 		get_severity(ld, v[ROUTE_SEVERITY], "severity", section,
-		             &route->severity);
+			     &route->severity);
 	else if (inherit)
 		route->severity = dup_maybe(ld, inherit->severity);
 
 	for (size_t band = 0; band < CONFIG_BAND_COUNT; band++)
 		route->band_severity[band] =
 		    dup_maybe(ld, inherit ? inherit->band_severity[band]
-		                          : default_band_severity[band]);
+					  : default_band_severity[band]);
 	if (v[ROUTE_BANDS])
 		load_bands(ld, v[ROUTE_BANDS], section, route);
 
 	if (v[ROUTE_ENVIRONMENT])
 		get_text(ld, v[ROUTE_ENVIRONMENT], "environment", section,
-		         &route->environment);
+			 &route->environment);
 	else
 		route->environment = dup_maybe(
 		    ld, inherit ? inherit->environment : c->environment);
@@ -2062,7 +2072,7 @@ static void load_default_route(struct loader *ld, struct ynode *node)
 }
 
 static void load_pattern(struct loader *ld, const struct ynode *node,
-                         const char *section, struct config_pattern **ret)
+			 const char *section, struct config_pattern **ret)
 {
 	const char *text = scalar_text(ld, node, "name", section);
 	struct config_pattern *pattern;
@@ -2111,7 +2121,7 @@ oom:
 }
 
 static void load_kinds(struct loader *ld, const struct ynode *node,
-                       const char *section, unsigned int *ret_bits)
+		       const char *section, unsigned int *ret_bits)
 {
 	const char *names[ALERT_KIND_COUNT];
 	unsigned int bits = 0;
@@ -2135,7 +2145,7 @@ static void load_kinds(struct loader *ld, const struct ynode *node,
 		else
 			report(ld, item,
 			       hint_names(hint, text, names, ALERT_KIND_COUNT,
-			                  "the kinds are"),
+					  "the kinds are"),
 			       "'kind' in %s: unknown alert kind '%s'", section,
 			       text);
 	}
@@ -2143,7 +2153,7 @@ static void load_kinds(struct loader *ld, const struct ynode *node,
 }
 
 static void load_states(struct loader *ld, const struct ynode *node,
-                        const char *section, unsigned int *ret_bits)
+			const char *section, unsigned int *ret_bits)
 {
 	const char *names[ALERT_STATE_COUNT];
 	unsigned int bits = 0;
@@ -2167,7 +2177,7 @@ static void load_states(struct loader *ld, const struct ynode *node,
 		else
 			report(ld, item,
 			       hint_names(hint, text, names, ALERT_STATE_COUNT,
-			                  "the states are"),
+					  "the states are"),
 			       "'state' in %s: unknown alarm state '%s'",
 			       section, text);
 	}
@@ -2175,7 +2185,7 @@ static void load_states(struct loader *ld, const struct ynode *node,
 }
 
 static void load_dimensions(struct loader *ld, struct ynode *node,
-                            const char *section, struct config_match *match)
+			    const char *section, struct config_match *match)
 {
 	char inner[LABEL_MAX];
 
@@ -2196,7 +2206,7 @@ static void load_dimensions(struct loader *ld, struct ynode *node,
 		char *value;
 
 		if (key->skip || get_text(ld, node->items[i + 1], key->text,
-		                          inner, &value) < 0)
+					  inner, &value) < 0)
 			continue;
 		dimension->name = dup_or_oom(ld, key->text);
 		dimension->value = value;
@@ -2205,7 +2215,7 @@ static void load_dimensions(struct loader *ld, struct ynode *node,
 }
 
 static void load_match(struct loader *ld, struct ynode *node,
-                       const char *section, struct config_match *match)
+		       const char *section, struct config_match *match)
 {
 	enum {
 		NAME,
@@ -2264,7 +2274,7 @@ static void load_match(struct loader *ld, struct ynode *node,
 			continue;
 		report(ld, values_item(v[SEVERITY], i),
 		       hint_names(hint, band, band_names, CONFIG_BAND_COUNT,
-		                  "GuardDuty's bands are"),
+				  "GuardDuty's bands are"),
 		       "'severity' in %s: unknown severity band '%s'", inner,
 		       band);
 	}
@@ -2281,7 +2291,7 @@ static struct ynode *map_peek(const struct ynode *map, const char *key)
 }
 
 static void load_route(struct loader *ld, struct ynode *node, size_t index,
-                       struct config_route *route, struct ynode **ret_name)
+		       struct config_route *route, struct ynode **ret_name)
 {
 	struct ynode *v[ROUTE_KEY_COUNT], *name;
 	char section[LABEL_MAX];
@@ -2342,7 +2352,7 @@ static void load_routes(struct loader *ld, struct ynode *node)
 		struct ynode *name = NULL;
 
 		load_route(ld, node->items[i], i, &c->routes[c->n_routes++],
-		           &name);
+			   &name);
 		if (name)
 			names[n_names++] = (struct named){
 			    .name = name->text, .node = name, .index = i};
@@ -2355,7 +2365,7 @@ static void load_routes(struct loader *ld, struct ynode *node)
 		if (!names[i].first)
 			continue;
 		snprintf(hint, sizeof(hint), "first used at line %d, column %d",
-		         names[i].first->line, names[i].first->column);
+			 names[i].first->line, names[i].first->column);
 		report(ld, names[i].node, hint, "duplicate route name '%s'",
 		       names[i].name);
 	}
@@ -2415,7 +2425,7 @@ static void load_config(struct loader *ld, struct ynode *root)
 		load_limits(ld, v[LIMITS]);
 	if (v[ENVIRONMENT])
 		get_text(ld, v[ENVIRONMENT], "environment", NULL,
-		         &c->environment);
+			 &c->environment);
 	if (v[REGION])
 		get_text(ld, v[REGION], "region", NULL, &c->region);
 	if (require(ld, root, v[SNS], "sns", section))
@@ -2479,8 +2489,8 @@ static void diags_sort(struct config_diags *diags, size_t first)
 		size_t j = i;
 
 		while (j > first && (diags->v[j - 1].line > d.line ||
-		                     (diags->v[j - 1].line == d.line &&
-		                      diags->v[j - 1].column > d.column))) {
+				     (diags->v[j - 1].line == d.line &&
+				      diags->v[j - 1].column > d.column))) {
 			diags->v[j] = diags->v[j - 1];
 			j--;
 		}
@@ -2497,7 +2507,7 @@ static int base_dir_of(const char *name, char **ret_dir)
 
 	if (slash) {
 		dir = slash == name ? strdup("/")
-		                    : strndup(name, (size_t)(slash - name));
+				    : strndup(name, (size_t)(slash - name));
 		if (!dir)
 			return -ENOMEM;
 		if (dir[0] == '/') {
@@ -2525,7 +2535,7 @@ static int base_dir_of(const char *name, char **ret_dir)
 }
 
 int config_load_string(const char *name, const char *text, size_t len,
-                       struct config **ret_config, struct config_diags *errors)
+		       struct config **ret_config, struct config_diags *errors)
 {
 	struct config_diags local = {0};
 	struct loader ld = {
@@ -2548,7 +2558,7 @@ int config_load_string(const char *name, const char *text, size_t len,
 
 	if (len > CONFIG_FILE_MAX) {
 		report_at(&ld, 1, 1, "keep it under 1 MiB",
-		          "the configuration is too large");
+			  "the configuration is too large");
 		r = -EINVAL;
 		goto out;
 	}
@@ -2561,7 +2571,7 @@ int config_load_string(const char *name, const char *text, size_t len,
 		load_config(&ld, root);
 	else
 		report_at(&ld, 1, 1, "start from config/alertbridge.yaml",
-		          "the configuration is empty");
+			  "the configuration is empty");
 	diags_sort(ld.errors, first);
 	diags_sort(&ld.config->warnings, 0);
 
@@ -2582,7 +2592,7 @@ out:
 }
 
 int config_load_file(const char *path, struct config **ret_config,
-                     struct config_diags *errors)
+		     struct config_diags *errors)
 {
 	char *text;
 	size_t len;
@@ -2672,7 +2682,7 @@ void config_free(struct config *config)
 		/* Keys are secrets: leave no copy in freed memory. */
 		if (target->routing_key)
 			explicit_bzero(target->routing_key,
-			               strlen(target->routing_key));
+				       strlen(target->routing_key));
 		free(target->routing_key);
 		free(target->name);
 		free(target->key_source);
@@ -2693,7 +2703,7 @@ void config_free(struct config *config)
 }
 
 const struct config_target *config_find_target(const struct config *config,
-                                               const char *name)
+					       const char *name)
 {
 	for (size_t i = 0; i < config->n_targets; i++)
 		if (config->targets[i].name &&
@@ -2703,7 +2713,7 @@ const struct config_target *config_find_target(const struct config *config,
 }
 
 const struct config_template *config_find_template(const struct config *config,
-                                                   const char *name)
+						   const char *name)
 {
 	for (size_t i = 0; i < config->n_templates; i++)
 		if (config->templates[i].name &&
@@ -2713,7 +2723,7 @@ const struct config_template *config_find_template(const struct config *config,
 }
 
 const struct config_route *config_find_route(const struct config *config,
-                                             const char *name)
+					     const char *name)
 {
 	for (size_t i = 0; i < config->n_routes; i++)
 		if (config->routes[i].name &&

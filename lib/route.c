@@ -36,7 +36,7 @@ static bool globs_match(const struct config_globs *globs, const char *value)
 }
 
 static bool pattern_matches(const struct config_pattern *pattern,
-                            const char *value)
+			    const char *value)
 {
 	if (!pattern)
 		return true;
@@ -57,7 +57,7 @@ static bool bits_match(unsigned int bits, unsigned int value)
 
 /* Each configured dimension must be on the alert with a matching value. */
 static bool dimensions_match(const struct config_match *match,
-                             const struct alert *alert)
+			     const struct alert *alert)
 {
 	for (size_t i = 0; i < match->n_dimensions; i++) {
 		const struct alert_dimension *want = &match->dimensions[i];
@@ -68,7 +68,7 @@ static bool dimensions_match(const struct config_match *match,
 			    &alert->dimensions[j];
 
 			found = have->name && !strcmp(have->name, want->name) &&
-			        glob_matches(want->value, have->value);
+				glob_matches(want->value, have->value);
 		}
 		if (!found)
 			return false;
@@ -91,7 +91,7 @@ bool route_matches(const struct config_match *match, const struct alert *alert)
 }
 
 const struct config_route *route_find(const struct config *config,
-                                      const struct alert *alert)
+				      const struct alert *alert)
 {
 	for (size_t i = 0; i < config->n_routes; i++)
 		if (route_matches(&config->routes[i].match, alert))
@@ -105,7 +105,7 @@ const struct config_route *route_find(const struct config *config,
  * decision, made on route->insufficient.
  */
 const char *route_severity(const struct config_route *route,
-                           const struct alert *alert)
+			   const struct alert *alert)
 {
 	if (alert->state == ALERT_STATE_INSUFFICIENT_DATA &&
 	    route->insufficient == CONFIG_INSUFFICIENT_TRIGGER &&

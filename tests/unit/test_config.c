@@ -1,0 +1,1005 @@
+/*
+ * Tests for lib/config.c: the example configuration, every class of
+ * error at its exact line and column, routing keys from each source,
+ * and that no message carries a key.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "util.h"
+
+#define KEY_A   "0123456789abcdef0123456789abcdef"
+#define KEY_B   "fedcba9876543210fedcba9876543210"
+#define KEY_ENV "ALERTBRIDGE_TEST_KEY"
+#define EXAMPLE SOURCE_DIR "/config/alertbridge.yaml"
+
+/* A minimal valid configuration; text appended to it starts on line 8. */
+#define BASE                                                                   \
+	"sns:\n"                                                               \
+	"  topics: arn:aws:sns:us-east-1:123456789012:alerts\n" BASE_REST
+
+/* The same without sns (5 lines), for tests of that section. */
+#define BASE_REST                                                              \
+	"targets:\n"                                                           \
+	"  primary: {routing_key_env: " KEY_ENV "}\n"                          \
+	"templates:\n"                                                         \
+	"  t: {summary: \"{{alert_name}}\", source: aws}\n"                    \
+	"default_route: {target: primary, severity: error, template: t}\n"
+
+static const char *const example_env[] = {
+    "ALERTBRIDGE_KEY_PRIMARY",
+    "ALERTBRIDGE_KEY_SECONDARY",
+    "ALERTBRIDGE_KEY_ENGINEERING_MANAGER",
+    "ALERTBRIDGE_KEY_VP",
+};
+
+static int setup(void **state)
+{
+	setenv(KEY_ENV, KEY_A, 1);
+	for (size_t i = 0; i < ARRAY_SIZE(example_env); i++)
+		setenv(example_env[i], KEY_B, 1);
+	unsetenv("CREDENTIALS_DIRECTORY");
+	return 0;
+}
+
+static void print_diags(const struct config_diags *diags)
+{
+	config_diags_print(diags, "diag", stderr);
+}
+
+static struct config *load_ok(const char *text)
+{
+	struct config_diags errors = {0};
+	struct config *config = NULL;
+	int r;
+
+	r = config_load_string("test.yaml", text, strlen(text), &config,
+			       &errors);
+	if (r != 0)
+		print_diags(&errors);
+	assert_int_equal(r, 0);
+	assert_int_equal(errors.n, 0);
+	assert_non_null(config);
+	return config;
+}
+
+static void load_fail(const char *text, struct config_diags *errors)
+{
+	struct config *config = NULL;
+	int r;
+
+	r = config_load_string("test.yaml", text, strlen(text), &config,
+			       errors);
+	assert_int_equal(r, -EINVAL);
+	assert_null(config);
+	assert_true(errors->n > 0);
+}
+
+static const struct config_diag *find_diag(const struct config_diags *diags,
+					   int line, int column,
+					   const char *needle)
+{
+	for (size_t i = 0; i < diags->n; i++) {
+		const struct config_diag *d = &diags->v[i];
+
+		if (d->line == line && d->column == column &&
+		    strstr(d->message, needle))
+			return d;
+	}
+	return NULL;
+}
+
+static const struct config_diag *expect_diag(const struct config_diags *diags,
+					     int line, int column,
+					     const char *needle)
+{
+	const struct config_diag *d = find_diag(diags, line, column, needle);
+
+	if (!d) {
+		fprintf(stderr, "no diagnostic at %d:%d containing '%s':\n",
+			line, column, needle);
+		print_diags(diags);
+	}
+	assert_non_null(d);
+	assert_string_equal(d->file, "test.yaml");
+	assert_non_null(d->hint);
+	return d;
+}
+
+/* Loads text expecting exactly one error, there. */
+static void expect_only_error(const char *text, int line, int column,
+			      const char *needle, const char *hint)
+{
+	struct config_diags errors = {0};
+	const struct config_diag *d;
+
+	load_fail(text, &errors);
+	d = expect_diag(&errors, line, column, needle);
+	if (hint)
+		assert_non_null(strstr(d->hint, hint));
+	if (errors.n != 1)
+		print_diags(&errors);
+	assert_int_equal(errors.n, 1);
+	config_diags_release(&errors);
+}
+
+static void assert_no_secret(const struct config_diags *diags,
+			     const char *secret)
+{
+	for (size_t i = 0; i < diags->n; i++) {
+		assert_null(strstr(diags->v[i].message, secret));
+		if (diags->v[i].hint)
+			assert_null(strstr(diags->v[i].hint, secret));
+	}
+}
+
+static void test_example_loads(void **state)
+{
+	static const char *const route_names[] = {
+	    "production-critical", "guardduty-critical", "guardduty-findings",
+	    "budgets"};
+	struct config_diags errors = {0};
+	const struct config_template *tpl;
+	const struct config_route *route;
+	struct config *config = NULL;
+	char fingerprint[13];
+	int r;
+
+	r = config_load_file(EXAMPLE, &config, &errors);
+	if (r != 0)
+		print_diags(&errors);
+	assert_int_equal(r, 0);
+	assert_int_equal(config->warnings.n, 0);
+	assert_false(config->testing);
+
+	assert_string_equal(config->path, EXAMPLE);
+	assert_string_equal(config->listen_host, "127.0.0.1");
+	assert_int_equal(config->listen_port, 8080);
+	assert_string_equal(config->state_dir, "/var/lib/alertbridge");
+	assert_int_equal(config->max_body_bytes, 512 * 1024);
+	assert_string_equal(config->environment, "production");
+	assert_string_equal(config->region, "us-east-1");
+	assert_int_equal(config->topics.n, 1);
+	assert_string_equal(
+	    config->topics.v[0],
+	    "arn:aws:sns:us-east-1:123456789012:ghostline-alerts");
+	assert_true(config->cert_fetch);
+	assert_int_equal(config->replay_window_ms, 2 * 3600 * 1000);
+	assert_string_equal(config->events_url,
+			    "https://events.pagerduty.com/v2/enqueue");
+
+	assert_int_equal(config->n_targets, 4);
+	assert_string_equal(config->targets[0].name, "primary");
+	assert_string_equal(config->targets[3].name, "vp");
+	util_fingerprint(KEY_B, fingerprint);
+	for (size_t i = 0; i < config->n_targets; i++) {
+		assert_string_equal(config->targets[i].routing_key, KEY_B);
+		assert_string_equal(config->targets[i].key_source, "env");
+		assert_string_equal(config->targets[i].fingerprint,
+				    fingerprint);
+	}
+
+	tpl = config_find_template(config, "ghostline");
+	assert_non_null(tpl);
+	assert_string_equal(tpl->summary, "GhostLine Alert: {{alert_name}}");
+	assert_string_equal(tpl->source, "aws-cloudwatch");
+	assert_int_equal(tpl->n_details, 4);
+	assert_string_equal(tpl->details[0].key, "environment");
+	assert_string_equal(tpl->details[1].key, "region");
+	assert_string_equal(tpl->details[2].key, "metric");
+	assert_string_equal(tpl->details[3].value, "{{metric_value}}");
+
+	assert_int_equal(config->n_routes, ARRAY_SIZE(route_names));
+	for (size_t i = 0; i < ARRAY_SIZE(route_names); i++) {
+		route = &config->routes[i];
+		assert_string_equal(route->name, route_names[i]);
+		assert_ptr_equal(route->template, tpl);
+		assert_string_equal(route->environment, "production");
+		assert_int_equal(route->insufficient,
+				 CONFIG_INSUFFICIENT_IGNORE);
+	}
+	route = config_find_route(config, "production-critical");
+	assert_ptr_equal(route->target, config_find_target(config, "primary"));
+	assert_string_equal(route->severity, "critical");
+	assert_non_null(route->match.name);
+	assert_int_equal(route->match.kinds, 1u << ALERT_KIND_METRIC |
+						 1u << ALERT_KIND_METRIC_MATH |
+						 1u << ALERT_KIND_ANOMALY |
+						 1u << ALERT_KIND_COMPOSITE);
+	route = config_find_route(config, "guardduty-findings");
+	assert_string_equal(route->band_severity[CONFIG_BAND_MEDIUM],
+			    "warning");
+	route = config_find_route(config, "budgets");
+	assert_int_equal(route->match.kinds, 1u << ALERT_KIND_BUDGET);
+	assert_string_equal(route->severity, "warning");
+	assert_ptr_equal(route->target,
+			 config_find_target(config, "engineering_manager"));
+
+	route = &config->default_route;
+	assert_ptr_equal(config_find_route(config, "default"), route);
+	assert_string_equal(route->severity, "error");
+	assert_ptr_equal(route->template, tpl);
+	assert_int_equal(route->insufficient, CONFIG_INSUFFICIENT_IGNORE);
+	assert_null(config_find_route(config, "nonexistent"));
+	config_free(config);
+}
+
+/* The daemon's embedded copy loads under a name with no directory. */
+static void test_example_embedded(void **state)
+{
+	struct config_diags errors = {0};
+	struct config *config = NULL;
+	size_t len;
+	char *text;
+
+	assert_int_equal(util_read_file(EXAMPLE, 1 << 20, &text, &len), 0);
+	assert_int_equal(config_load_string("<embedded example>", text, len,
+					    &config, &errors),
+			 0);
+	assert_string_equal(config->path, "<embedded example>");
+	config_free(config);
+	free(text);
+}
+
+static void test_example_without_keys(void **state)
+{
+	struct config_diags errors = {0};
+	struct config *config = NULL;
+
+	unsetenv("ALERTBRIDGE_KEY_SECONDARY");
+	unsetenv("ALERTBRIDGE_KEY_VP");
+	assert_int_equal(config_load_file(EXAMPLE, &config, &errors), -EINVAL);
+	assert_int_equal(errors.n, 2);
+	assert_non_null(
+	    strstr(errors.v[0].message, "ALERTBRIDGE_KEY_SECONDARY"));
+	assert_non_null(strstr(errors.v[1].message, "ALERTBRIDGE_KEY_VP"));
+	assert_string_equal(errors.v[0].file, EXAMPLE);
+	config_diags_release(&errors);
+	setup(state);
+}
+
+static void test_defaults(void **state)
+{
+	struct config *config = load_ok(BASE);
+
+	assert_string_equal(config->listen_host, "127.0.0.1");
+	assert_int_equal(config->listen_port, 8080);
+	assert_string_equal(config->state_dir, "/var/lib/alertbridge");
+	assert_int_equal(config->max_body_bytes, 512 * 1024);
+	assert_int_equal(config->max_connections, 256);
+	assert_int_equal(config->connection_timeout_s, 30);
+	assert_null(config->cert_dir);
+	assert_true(config->cert_fetch);
+	assert_int_equal(config->timeout_ms, 10000);
+	assert_int_equal(config->rate_per_minute, 120);
+	assert_int_equal(config->retry_initial_ms, 1000);
+	assert_int_equal(config->retry_max_ms, 300000);
+	assert_int_equal(config->retry_deadline_ms, 86400000);
+	assert_string_equal(config->client, "alertbridge");
+	assert_null(config->client_url);
+	assert_null(config->environment);
+	assert_null(config->region);
+	assert_false(config->testing);
+	assert_int_equal(config->n_routes, 0);
+	assert_string_equal(config->default_route.name, "default");
+	assert_string_equal(
+	    config->default_route.band_severity[CONFIG_BAND_LOW], "info");
+	assert_string_equal(
+	    config->default_route.band_severity[CONFIG_BAND_CRITICAL],
+	    "critical");
+	assert_string_equal(config->targets[0].routing_key, KEY_A);
+	assert_int_equal(config->warnings.n, 0);
+	config_free(config);
+}
+
+static void test_settings(void **state)
+{
+	struct config *config =
+	    load_ok(BASE "listen: '[::1]:0'\n"
+			 "limits: {max_body: 1MiB, max_connections: 8, "
+			 "connection_timeout: 2m}\n"
+			 "environment: staging\n"
+			 "pagerduty:\n"
+			 "  events_url: http://127.0.0.1:9000/v2/enqueue\n"
+			 "  timeout: 1500ms\n"
+			 "  rate_per_minute: 60\n"
+			 "  retry: {initial: 500ms, max: 1m, deadline: 1h}\n"
+			 "  client_url: https://example.com/runbook\n");
+
+	assert_string_equal(config->listen_host, "::1");
+	assert_int_equal(config->listen_port, 0);
+	assert_int_equal(config->max_body_bytes, 1024 * 1024);
+	assert_int_equal(config->max_connections, 8);
+	assert_int_equal(config->connection_timeout_s, 120);
+	assert_string_equal(config->events_url,
+			    "http://127.0.0.1:9000/v2/enqueue");
+	assert_int_equal(config->timeout_ms, 1500);
+	assert_int_equal(config->rate_per_minute, 60);
+	assert_int_equal(config->retry_initial_ms, 500);
+	assert_int_equal(config->retry_max_ms, 60000);
+	assert_int_equal(config->retry_deadline_ms, 3600000);
+	assert_string_equal(config->client_url, "https://example.com/runbook");
+	/* default_route has no environment of its own: the top level's. */
+	assert_string_equal(config->default_route.environment, "staging");
+	config_free(config);
+}
+
+static void test_testing_section(void **state)
+{
+	struct config *config =
+	    load_ok(BASE "testing:\n"
+			 "  as_of: 2022-09-25T18:51:00Z\n"
+			 "  skip_age_check: true\n"
+			 "  skip_signature: false\n"
+			 "  cert_ca_file: /etc/test-ca.pem\n");
+
+	assert_true(config->testing);
+	assert_int_equal(config->testing_as_of_ms, 1664131860000LL);
+	assert_true(config->testing_skip_age_check);
+	assert_false(config->testing_skip_cert_validity);
+	assert_false(config->testing_skip_signature);
+	assert_string_equal(config->testing_cert_ca_file, "/etc/test-ca.pem");
+	config_free(config);
+
+	config = load_ok(BASE "testing: {}\n");
+	assert_true(config->testing);
+	assert_int_equal(config->testing_as_of_ms, 0);
+	config_free(config);
+}
+
+static void test_unknown_key(void **state)
+{
+	expect_only_error(BASE "tagets: {}\n", 8, 1,
+			  "unknown key 'tagets' in top level",
+			  "did you mean 'targets'?");
+	expect_only_error(BASE "pagerduty:\n  timeuot: 5s\n", 9, 3,
+			  "unknown key 'timeuot' in pagerduty",
+			  "did you mean 'timeout'?");
+	/* Nothing close: the hint lists the keys instead. */
+	expect_only_error(BASE "limits: {zzzzzzzz: 1}\n", 8, 10,
+			  "unknown key 'zzzzzzzz' in limits",
+			  "max_body, max_connections, connection_timeout");
+}
+
+static void test_duplicate_key(void **state)
+{
+	expect_only_error(BASE "sns: {topics: 'arn:aws:sns:*'}\n", 8, 1,
+			  "duplicate key 'sns' in top level",
+			  "first given at line 1, column 1");
+	expect_only_error(BASE "limits:\n"
+			       "  max_body: 1KiB\n"
+			       "  max_body: 2KiB\n",
+			  10, 3, "duplicate key 'max_body' in limits",
+			  "line 9, column 3");
+}
+
+static void test_bad_duration(void **state)
+{
+	expect_only_error(BASE "pagerduty:\n  timeout: ten seconds\n", 9, 12,
+			  "'timeout' in pagerduty: 'ten seconds' is not a "
+			  "duration",
+			  "30s or 2h");
+	expect_only_error(BASE "pagerduty:\n  timeout: 90s\n", 9, 12,
+			  "90s is out of range", "from 1s to 1m");
+	/* SNS retries for an hour: a shorter window is refused. */
+	expect_only_error(BASE_REST "sns:\n"
+				    "  topics: 'arn:aws:sns:*'\n"
+				    "  replay_window: 30m\n",
+			  8, 18, "30m is out of range", "from 1h to 7d");
+}
+
+static void test_bad_severity(void **state)
+{
+	expect_only_error("sns:\n"
+			  "  topics: arn:aws:sns:us-east-1:123456789012:a\n"
+			  "targets:\n"
+			  "  primary: {routing_key_env: " KEY_ENV "}\n"
+			  "templates:\n"
+			  "  t: {summary: x, source: aws}\n"
+			  "default_route: {target: primary, severity: "
+			  "critcal, template: t}\n",
+			  7, 44, "'critcal' is not a PagerDuty severity",
+			  "did you mean 'critical'?");
+}
+
+static void test_unknown_target(void **state)
+{
+	expect_only_error(BASE "routes:\n"
+			       "  - name: r\n"
+			       "    target: primry\n",
+			  10, 13, "unknown target 'primry' in route 'r'",
+			  "did you mean 'primary'?");
+	expect_only_error(BASE "routes:\n"
+			       "  - name: r\n"
+			       "    target: primary\n"
+			       "    template: nope\n",
+			  11, 15, "unknown template 'nope' in route 'r'",
+			  "the templates are t");
+}
+
+static void test_unknown_template_field(void **state)
+{
+	static const char head[] = "sns: {topics: 'arn:aws:sns:*'}\n"
+				   "targets:\n"
+				   "  primary: {routing_key_env: " KEY_ENV "}\n"
+				   "default_route: {target: primary, "
+				   "severity: error, template: t}\n"
+				   "templates:\n"
+				   "  t:\n";
+	char text[1024];
+
+	/* The column is the field name's, inside the quoted text. */
+	snprintf(text, sizeof(text), "%s%s", head,
+		 "    summary: \"GhostLine {{alert_nme}}\"\n"
+		 "    source: aws\n");
+	expect_only_error(text, 7, 27, "unknown template field 'alert_nme'",
+			  "did you mean 'alert_name'?");
+
+	snprintf(text, sizeof(text), "%s%s", head,
+		 "    summary: x\n"
+		 "    source: aws\n"
+		 "    custom_details: {a: ok, b: \"{{ bogus }}\"}\n");
+	expect_only_error(text, 9, 36, "unknown template field 'bogus'", NULL);
+
+	/* Escapes move the text off its columns: the scalar's own then. */
+	snprintf(text, sizeof(text), "%s%s", head,
+		 "    summary: \"\\t{{nope}}\"\n"
+		 "    source: aws\n");
+	expect_only_error(text, 7, 14, "unknown template field 'nope'", NULL);
+}
+
+static void test_bad_regex(void **state)
+{
+	expect_only_error(BASE "routes:\n"
+			       "  - name: r\n"
+			       "    target: primary\n"
+			       "    match: {name: \"/(prod/\"}\n",
+			  11, 19, "bad regular expression /(prod/",
+			  "POSIX extended");
+}
+
+static void test_syntax_errors(void **state)
+{
+	struct config_diags errors = {0};
+
+	/* libyaml notices an open quote only at the end of the stream. */
+	load_fail(BASE "environment: \"production\n"
+		       "region: us-east-1\n",
+		  &errors);
+	assert_int_equal(errors.n, 1);
+	expect_diag(&errors, 10, 1, "YAML syntax error");
+	assert_non_null(strstr(errors.v[0].hint, "quoted scalar at line 8, "
+						 "column 14"));
+	config_diags_release(&errors);
+
+	expect_only_error(BASE "limits:\n"
+			       "  max_body: 1KiB\n"
+			       " max_connections: 3\n",
+			  10, 2, "did not find expected key",
+			  "line 1, column 1");
+	expect_only_error(BASE "limits:\n\tmax_body: 1KiB\n", 9, 1,
+			  "YAML syntax error", "not tabs");
+	expect_only_error("a: 1\n\xff\n", 2, 1, "invalid leading UTF-8",
+			  "UTF-8");
+}
+
+static void test_wrong_type(void **state)
+{
+	expect_only_error(BASE "limits: [1, 2]\n", 8, 9,
+			  "'limits' must be a map, not a list", NULL);
+	expect_only_error(BASE "environment:\n  name: prod\n", 9, 3,
+			  "'environment' must be a single value, not a map",
+			  NULL);
+	expect_only_error(BASE "routes: {name: r}\n", 8, 9,
+			  "'routes' must be a list, not a map", NULL);
+	expect_only_error(BASE "pagerduty:\n", 8, 11,
+			  "'pagerduty' must be a map, not empty", NULL);
+	expect_only_error(BASE "region:\n", 8, 8, "'region' has no value",
+			  NULL);
+}
+
+static void test_missing_key(void **state)
+{
+	/* Reported at the map that lacks the key. */
+	expect_only_error("sns:\n"
+			  "  topics: arn:aws:sns:us-east-1:123456789012:a\n"
+			  "targets:\n"
+			  "  primary: {routing_key_env: " KEY_ENV "}\n"
+			  "templates:\n"
+			  "  t: {summary: x, source: aws}\n"
+			  "default_route:\n"
+			  "  target: primary\n"
+			  "  severity: error\n",
+			  8, 3,
+			  "missing required key 'template' in "
+			  "default_route",
+			  "add 'template:'");
+	expect_only_error("# a comment first\n" BASE_REST, 2, 1,
+			  "missing required key 'sns' in top level", NULL);
+	expect_only_error(BASE "routes:\n"
+			       "  - name: r\n"
+			       "    severity: error\n",
+			  9, 5, "missing required key 'target' in route 'r'",
+			  NULL);
+	expect_only_error(
+	    "sns: {topics: 'arn:aws:sns:*'}\n"
+	    "targets: {primary: {routing_key_env: " KEY_ENV "}}\n"
+	    "default_route: {target: primary, severity: error, "
+	    "template: u}\n"
+	    "templates:\n"
+	    "  u: {source: aws}\n",
+	    5, 6, "missing required key 'summary' in template 'u'", NULL);
+}
+
+static void test_many_errors(void **state)
+{
+	struct config_diags errors = {0};
+
+	load_fail(BASE "listen: 127.0.0.1\n"
+		       "limits: {max_body: 10MiB}\n"
+		       "pagerduty:\n"
+		       "  events_url: http://events.example.com/\n"
+		       "  retry: {initial: 10m, max: 5m}\n"
+		       "routes:\n"
+		       "  - name: a\n"
+		       "    target: nobody\n"
+		       "    match: {kind: metrc, state: ALARM, severity: hgh}\n"
+		       "  - name: a\n"
+		       "    target: primary\n"
+		       "    insufficient_data: {trigger: loud}\n",
+		  &errors);
+
+	expect_diag(&errors, 8, 9, "not an address and port");
+	expect_diag(&errors, 9, 20, "10MiB is out of range");
+	expect_diag(&errors, 11, 15, "is not an accepted URL");
+	expect_diag(&errors, 12, 20, "first delay is longer");
+	expect_diag(&errors, 15, 13, "unknown target 'nobody'");
+	expect_diag(&errors, 16, 19, "unknown alert kind 'metrc'");
+	expect_diag(&errors, 16, 50, "unknown severity band 'hgh'");
+	expect_diag(&errors, 17, 11, "duplicate route name 'a'");
+	expect_diag(&errors, 19, 34, "'loud' is not a PagerDuty severity");
+	assert_int_equal(errors.n, 9);
+
+	/* In file order. */
+	for (size_t i = 1; i < errors.n; i++)
+		assert_true(errors.v[i - 1].line < errors.v[i].line ||
+			    (errors.v[i - 1].line == errors.v[i].line &&
+			     errors.v[i - 1].column < errors.v[i].column));
+	config_diags_release(&errors);
+}
+
+static void test_structure_errors(void **state)
+{
+	expect_only_error(BASE "environment: &e prod\nregion: *e\n", 9, 9,
+			  "aliases (*e) are not supported", NULL);
+	expect_only_error(BASE "---\nenvironment: x\n", 8, 1,
+			  "a second YAML document", NULL);
+	expect_only_error("# nothing here\n", 1, 1,
+			  "the configuration is empty", NULL);
+	expect_only_error("- a\n- b\n", 1, 1, "must be a map of settings",
+			  NULL);
+	expect_only_error(BASE "routes:\n"
+			       "  - name: default\n"
+			       "    target: primary\n",
+			  9, 11, "'default' is the name of default_route",
+			  NULL);
+	expect_only_error(BASE "routes:\n"
+			       "  - name: two words\n"
+			       "    target: primary\n",
+			  9, 11, "route name 'two words' is not valid", NULL);
+}
+
+static void test_diags_print(void **state)
+{
+	struct config_diags errors = {0};
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	load_fail(BASE "tagets: {}\n", &errors);
+	f = open_memstream(&out, &len);
+	assert_non_null(f);
+	config_diags_print(&errors, "error", f);
+	fclose(f);
+	assert_string_equal(out, "test.yaml:8:1: error: unknown key 'tagets' "
+				 "in top level (did you mean 'targets'?)\n");
+	free(out);
+	config_diags_release(&errors);
+}
+
+static void test_inline_key_warns(void **state)
+{
+	struct config *config =
+	    load_ok("sns: {topics: 'arn:aws:sns:*'}\n"
+		    "targets:\n"
+		    "  primary: {routing_key: " KEY_A "}\n"
+		    "templates: {t: {summary: x, source: aws}}\n"
+		    "default_route: {target: primary, severity: info, "
+		    "template: t}\n");
+
+	assert_string_equal(config->targets[0].key_source, "inline");
+	assert_string_equal(config->targets[0].routing_key, KEY_A);
+	assert_int_equal(config->warnings.n, 1);
+	assert_int_equal(config->warnings.v[0].line, 3);
+	assert_int_equal(config->warnings.v[0].column, 26);
+	assert_non_null(strstr(config->warnings.v[0].message, "primary"));
+	assert_no_secret(&config->warnings, KEY_A);
+	config_free(config);
+}
+
+static void test_odd_key_warns(void **state)
+{
+	struct config *config;
+
+	setenv(KEY_ENV, "not-a-pagerduty-key", 1);
+	config = load_ok(BASE);
+	assert_int_equal(config->warnings.n, 1);
+	assert_int_equal(config->warnings.v[0].line, 4);
+	assert_non_null(
+	    strstr(config->warnings.v[0].message, "not 32 letters and digits"));
+	assert_no_secret(&config->warnings, "not-a-pagerduty-key");
+	config_free(config);
+	setenv(KEY_ENV, KEY_A, 1);
+}
+
+static void test_key_errors_hide_key(void **state)
+{
+	struct config_diags errors = {0};
+
+	/* Missing: the message names the variable. */
+	unsetenv(KEY_ENV);
+	load_fail(BASE, &errors);
+	expect_diag(&errors, 4, 30, "environment variable " KEY_ENV);
+	config_diags_release(&errors);
+
+	/* Present but unusable: the value never appears. */
+	setenv(KEY_ENV, "secret value 1234", 1);
+	load_fail(BASE, &errors);
+	expect_diag(&errors, 4, 30, "contains white space");
+	assert_no_secret(&errors, "secret");
+	config_diags_release(&errors);
+
+	setenv(KEY_ENV, "", 1);
+	load_fail(BASE, &errors);
+	expect_diag(&errors, 4, 30, "is empty");
+	config_diags_release(&errors);
+	setenv(KEY_ENV, KEY_A, 1);
+
+	expect_only_error("sns: {topics: 'arn:aws:sns:*'}\n"
+			  "targets:\n"
+			  "  primary: {routing_key: x, routing_key_env: Y}\n"
+			  "templates: {t: {summary: x, source: aws}}\n"
+			  "default_route: {target: primary, severity: info, "
+			  "template: t}\n",
+			  3, 46, "more than one routing key", NULL);
+	expect_only_error("sns: {topics: 'arn:aws:sns:*'}\n"
+			  "targets:\n"
+			  "  primary: {}\n"
+			  "templates: {t: {summary: x, source: aws}}\n"
+			  "default_route: {target: primary, severity: info, "
+			  "template: t}\n",
+			  3, 12, "has no routing key", NULL);
+}
+
+struct tmpdir {
+	char path[64];
+};
+
+static void tmpdir_make(struct tmpdir *dir)
+{
+	static const char prefix[] = "/tmp/test_config.";
+
+	/* mkdtemp() replaces the six trailing X. */
+	strcpy(dir->path, prefix);
+	memset(dir->path + strlen(prefix), 'X', 6);
+	dir->path[strlen(prefix) + 6] = '\0';
+	assert_non_null(mkdtemp(dir->path));
+}
+
+static void write_text(const char *dir, const char *name, const char *text)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void remove_text(const char *dir, const char *name)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	unlink(path);
+}
+
+/* Relative paths are taken from the configuration file's directory. */
+static void test_key_from_file(void **state)
+{
+	struct config_diags errors = {0};
+	struct config *config = NULL;
+	struct tmpdir dir;
+	char path[256], expected[256];
+
+	tmpdir_make(&dir);
+	write_text(dir.path, "primary.key", KEY_A "\n");
+	write_text(dir.path, "spaced.key", "secret with space\n");
+	write_text(dir.path, "a.yaml",
+		   "state_dir: state\n"
+		   "sns: {topics: 'arn:aws:sns:*', cert_dir: ./certs}\n"
+		   "targets:\n"
+		   "  primary: {routing_key_file: primary.key}\n"
+		   "templates: {t: {summary: x, source: aws}}\n"
+		   "default_route: {target: primary, severity: info, "
+		   "template: t}\n");
+	write_text(dir.path, "b.yaml",
+		   "sns: {topics: 'arn:aws:sns:*'}\n"
+		   "targets:\n"
+		   "  primary: {routing_key_file: spaced.key}\n"
+		   "  other: {routing_key_file: missing.key}\n"
+		   "templates: {t: {summary: x, source: aws}}\n"
+		   "default_route: {target: primary, severity: info, "
+		   "template: t}\n");
+
+	snprintf(path, sizeof(path), "%s/a.yaml", dir.path);
+	assert_int_equal(config_load_file(path, &config, &errors), 0);
+	assert_string_equal(config->targets[0].routing_key, KEY_A);
+	assert_string_equal(config->targets[0].key_source, "file");
+	snprintf(expected, sizeof(expected), "%s/certs", dir.path);
+	assert_string_equal(config->cert_dir, expected);
+	snprintf(expected, sizeof(expected), "%s/state", dir.path);
+	assert_string_equal(config->state_dir, expected);
+	config_free(config);
+
+	snprintf(path, sizeof(path), "%s/b.yaml", dir.path);
+	assert_int_equal(config_load_file(path, &config, &errors), -EINVAL);
+	assert_int_equal(errors.n, 2);
+	assert_int_equal(errors.v[0].line, 3);
+	assert_non_null(strstr(errors.v[0].message, "contains white space"));
+	assert_int_equal(errors.v[1].line, 4);
+	assert_non_null(strstr(errors.v[1].message, "missing.key"));
+	assert_non_null(strstr(errors.v[1].message, "No such file"));
+	assert_no_secret(&errors, "secret");
+	config_diags_release(&errors);
+
+	remove_text(dir.path, "primary.key");
+	remove_text(dir.path, "spaced.key");
+	remove_text(dir.path, "a.yaml");
+	remove_text(dir.path, "b.yaml");
+	rmdir(dir.path);
+}
+
+/* A relative file name: relative paths resolve under the working dir. */
+static void test_relative_config_name(void **state)
+{
+	char *cwd = getcwd(NULL, 0);
+	char expected[4096];
+	struct config *config = NULL;
+	struct config_diags errors = {0};
+	const char *text = BASE "state_dir: state\n";
+
+	assert_non_null(cwd);
+	assert_int_equal(config_load_string("conf/x.yaml", text, strlen(text),
+					    &config, &errors),
+			 0);
+	snprintf(expected, sizeof(expected), "%s/conf/state", cwd);
+	assert_string_equal(config->state_dir, expected);
+	config_free(config);
+	free(cwd);
+}
+
+static void test_key_from_credential(void **state)
+{
+	static const char text[] =
+	    "sns: {topics: 'arn:aws:sns:*'}\n"
+	    "targets:\n"
+	    "  primary: {routing_key_credential: pd-primary}\n"
+	    "templates: {t: {summary: x, source: aws}}\n"
+	    "default_route: {target: primary, severity: info, "
+	    "template: t}\n";
+	struct config_diags errors = {0};
+	struct config *config;
+	struct tmpdir dir;
+
+	load_fail(text, &errors);
+	expect_diag(&errors, 3, 37, "$CREDENTIALS_DIRECTORY");
+	config_diags_release(&errors);
+
+	tmpdir_make(&dir);
+	write_text(dir.path, "pd-primary", KEY_B);
+	setenv("CREDENTIALS_DIRECTORY", dir.path, 1);
+	config = load_ok(text);
+	assert_string_equal(config->targets[0].routing_key, KEY_B);
+	assert_string_equal(config->targets[0].key_source, "credential");
+	config_free(config);
+
+	unsetenv("CREDENTIALS_DIRECTORY");
+	remove_text(dir.path, "pd-primary");
+	rmdir(dir.path);
+}
+
+static void test_value_checks(void **state)
+{
+	expect_only_error(BASE "listen: '::1:8080'\n", 8, 9,
+			  "not an address and port", "[::1]:8080");
+	expect_only_error(BASE "listen: 127.0.0.1:65536\n", 8, 9,
+			  "not an address and port", NULL);
+	expect_only_error(BASE "limits: {max_body: 512}\n", 8, 20,
+			  "512 is out of range", "from 1KiB to 4MiB");
+	expect_only_error(BASE "limits: {max_body: 2GB}\n", 8, 20,
+			  "'2GB' is not a size", "KiB or MiB");
+	expect_only_error(BASE "limits: {connection_timeout: 1500ms}\n", 8, 30,
+			  "whole seconds", NULL);
+	expect_only_error(BASE "pagerduty: {rate_per_minute: 0}\n", 8, 30,
+			  "'0' is not a number in range", "from 1 to 10000");
+	expect_only_error(BASE "pagerduty: {retry: {max: 1d, deadline: 12h}}\n",
+			  8, 40, "longer than the deadline", NULL);
+	expect_only_error(BASE "pagerduty: {retry: {max: 2d}}\n", 8, 26,
+			  "2d is out of range", "from 1s to 1d");
+	expect_only_error(BASE_REST "sns: {topics: []}\n", 6, 15, "empty list",
+			  NULL);
+	expect_only_error(BASE_REST "sns:\n  topics: [alerts]\n", 7, 12,
+			  "'alerts' is not a topic ARN", NULL);
+	expect_only_error(BASE_REST "sns:\n"
+				    "  topics: 'arn:aws:sns:*'\n"
+				    "  cert_fetch: false\n",
+			  8, 15, "cert_fetch false", "set cert_dir");
+	expect_only_error(BASE_REST "sns:\n"
+				    "  topics: 'arn:aws:sns:*'\n"
+				    "  cert_fetch: yes\n",
+			  8, 15, "must be true or false, not 'yes'", NULL);
+	expect_only_error(BASE "testing: {as_of: yesterday}\n", 8, 18,
+			  "'yesterday' is not a timestamp", NULL);
+	expect_only_error(BASE "region: ''\n", 8, 9, "'region' is empty", NULL);
+}
+
+static void test_route_inheritance(void **state)
+{
+	struct config *config = load_ok(
+	    "environment: production\n"
+	    "sns: {topics: 'arn:aws:sns:*'}\n"
+	    "targets:\n"
+	    "  a: {routing_key_env: " KEY_ENV "}\n"
+	    "  b: {routing_key_env: " KEY_ENV "}\n"
+	    "templates:\n"
+	    "  t: {summary: x, source: aws}\n"
+	    "  u: {summary: y, source: aws, component: '{{namespace}}'}\n"
+	    "routes:\n"
+	    "  - name: plain\n"
+	    "    target: b\n"
+	    "  - name: own\n"
+	    "    target: b\n"
+	    "    severity: critical\n"
+	    "    template: u\n"
+	    "    environment: staging\n"
+	    "    severity_bands: {low: warning}\n"
+	    "    insufficient_data: ignore\n"
+	    "default_route:\n"
+	    "  target: a\n"
+	    "  severity: warning\n"
+	    "  template: t\n"
+	    "  severity_bands: {high: critical}\n"
+	    "  insufficient_data: {trigger: info}\n");
+	const struct config_route *plain = &config->routes[0];
+	const struct config_route *own = &config->routes[1];
+
+	assert_ptr_equal(plain->target, config_find_target(config, "b"));
+	assert_string_equal(plain->severity, "warning");
+	assert_ptr_equal(plain->template, config_find_template(config, "t"));
+	assert_string_equal(plain->environment, "production");
+	assert_string_equal(plain->band_severity[CONFIG_BAND_HIGH], "critical");
+	assert_string_equal(plain->band_severity[CONFIG_BAND_LOW], "info");
+	assert_int_equal(plain->insufficient, CONFIG_INSUFFICIENT_TRIGGER);
+	assert_string_equal(plain->insufficient_severity, "info");
+	assert_int_equal(plain->line, 10);
+	assert_int_equal(plain->column, 5);
+
+	assert_string_equal(own->severity, "critical");
+	assert_string_equal(config_find_template(config, "u")->component,
+			    "{{namespace}}");
+	assert_ptr_equal(own->template, config_find_template(config, "u"));
+	assert_string_equal(own->environment, "staging");
+	assert_string_equal(own->band_severity[CONFIG_BAND_LOW], "warning");
+	assert_string_equal(own->band_severity[CONFIG_BAND_HIGH], "critical");
+	assert_int_equal(own->insufficient, CONFIG_INSUFFICIENT_IGNORE);
+	assert_null(own->insufficient_severity);
+	config_free(config);
+}
+
+static void test_match_parsing(void **state)
+{
+	struct config *config =
+	    load_ok(BASE "routes:\n"
+			 "  - name: m\n"
+			 "    target: primary\n"
+			 "    match:\n"
+			 "      name: /^prod-[a-z]+$/\n"
+			 "      kind: guardduty\n"
+			 "      state: [alarm, INSUFFICIENT_DATA]\n"
+			 "      namespace: AWS/*\n"
+			 "      account: ['1111*', '2222*']\n"
+			 "      severity: [high, critical]\n"
+			 "      dimensions: {InstanceId: 'i-*', Env: prod}\n");
+	const struct config_match *match = &config->routes[0].match;
+
+	assert_true(match->name->is_regex);
+	assert_string_equal(match->name->text, "/^prod-[a-z]+$/");
+	assert_int_equal(match->kinds, 1u << ALERT_KIND_GUARDDUTY);
+	assert_int_equal(match->states,
+			 1u << ALERT_STATE_ALARM |
+			     1u << ALERT_STATE_INSUFFICIENT_DATA);
+	assert_int_equal(match->namespaces.n, 1);
+	assert_string_equal(match->namespaces.v[0], "AWS/*");
+	assert_int_equal(match->accounts.n, 2);
+	assert_string_equal(match->accounts.v[1], "2222*");
+	assert_int_equal(match->severities.n, 2);
+	assert_int_equal(match->metrics.n, 0);
+	assert_int_equal(match->n_dimensions, 2);
+	assert_string_equal(match->dimensions[1].name, "Env");
+	assert_string_equal(match->dimensions[1].value, "prod");
+	config_free(config);
+}
+
+static void test_load_file_errors(void **state)
+{
+	struct config_diags errors = {0};
+	struct config *config = NULL;
+
+	assert_int_equal(
+	    config_load_file("/nonexistent/alertbridge.yaml", &config, &errors),
+	    -ENOENT);
+	assert_null(config);
+	config_free(NULL);
+	config_diags_release(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup(test_example_loads, setup),
+	    cmocka_unit_test_setup(test_example_embedded, setup),
+	    cmocka_unit_test_setup(test_example_without_keys, setup),
+	    cmocka_unit_test_setup(test_defaults, setup),
+	    cmocka_unit_test_setup(test_settings, setup),
+	    cmocka_unit_test_setup(test_testing_section, setup),
+	    cmocka_unit_test_setup(test_unknown_key, setup),
+	    cmocka_unit_test_setup(test_duplicate_key, setup),
+	    cmocka_unit_test_setup(test_bad_duration, setup),
+	    cmocka_unit_test_setup(test_bad_severity, setup),
+	    cmocka_unit_test_setup(test_unknown_target, setup),
+	    cmocka_unit_test_setup(test_unknown_template_field, setup),
+	    cmocka_unit_test_setup(test_bad_regex, setup),
+	    cmocka_unit_test_setup(test_syntax_errors, setup),
+	    cmocka_unit_test_setup(test_wrong_type, setup),
+	    cmocka_unit_test_setup(test_missing_key, setup),
+	    cmocka_unit_test_setup(test_many_errors, setup),
+	    cmocka_unit_test_setup(test_structure_errors, setup),
+	    cmocka_unit_test_setup(test_diags_print, setup),
+	    cmocka_unit_test_setup(test_inline_key_warns, setup),
+	    cmocka_unit_test_setup(test_odd_key_warns, setup),
+	    cmocka_unit_test_setup(test_key_errors_hide_key, setup),
+	    cmocka_unit_test_setup(test_key_from_file, setup),
+	    cmocka_unit_test_setup(test_relative_config_name, setup),
+	    cmocka_unit_test_setup(test_key_from_credential, setup),
+	    cmocka_unit_test_setup(test_value_checks, setup),
+	    cmocka_unit_test_setup(test_route_inheritance, setup),
+	    cmocka_unit_test_setup(test_match_parsing, setup),
+	    cmocka_unit_test_setup(test_load_file_errors, setup),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
