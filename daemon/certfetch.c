@@ -20,8 +20,8 @@
 #include "log.h"
 #include "util.h"
 
-#define CERT_CACHE_SIZE   32
-#define CERT_MAX_BYTES    (64 * 1024)
+#define CERT_CACHE_SIZE       32
+#define CERT_MAX_BYTES        (64 * 1024)
 #define CERT_FETCH_TIMEOUT_MS 5000L
 
 struct cert_entry {
@@ -195,9 +195,10 @@ static int fetch(struct certfetch *certs, const char *url, char **ret_pem,
 
 		LOG(LOG_LEVEL_WARNING, "certs.fetch_failed", {"url", url},
 		    {"status", log_int(code, status)},
-		    {"error", rc != CURLE_OK ? (errbuf[0] ? errbuf
-							: curl_easy_strerror(rc))
-					     : "unexpected status"});
+		    {"error",
+		     rc != CURLE_OK
+			     ? (errbuf[0] ? errbuf : curl_easy_strerror(rc))
+			     : "unexpected status"});
 		*ret_reason = "signing certificate could not be fetched";
 		r = -EAGAIN;
 		goto out;
@@ -213,8 +214,7 @@ out:
 	return r;
 }
 
-static int join_path(char *out, size_t size, const char *dir,
-		     const char *name)
+static int join_path(char *out, size_t size, const char *dir, const char *name)
 {
 	int n = snprintf(out, size, "%s/%s", dir, name);
 
@@ -237,8 +237,7 @@ static int find_local(struct certfetch *certs, const char *file_name,
 	if (config->cert_dir) {
 		if (join_path(path, sizeof(path), config->cert_dir,
 			      file_name) == 0 &&
-		    util_read_file(path, CERT_MAX_BYTES, ret_pem, ret_len) ==
-			    0)
+		    util_read_file(path, CERT_MAX_BYTES, ret_pem, ret_len) == 0)
 			return 0;
 	}
 
@@ -248,8 +247,8 @@ static int find_local(struct certfetch *certs, const char *file_name,
 }
 
 int certfetch_get(struct certfetch *certs, const char *url,
-		  const char *file_name, int64_t as_of_ms,
-		  EVP_PKEY **ret_key, const char **ret_reason)
+		  const char *file_name, int64_t as_of_ms, EVP_PKEY **ret_key,
+		  const char **ret_reason)
 {
 	const struct config *config = certs->config;
 	bool check_validity = !config->testing_skip_cert_validity;
@@ -282,8 +281,8 @@ int certfetch_get(struct certfetch *certs, const char *url,
 	}
 
 	if (fetched) {
-		if (join_path(path, sizeof(path), certs->cache_dir,
-			      file_name) < 0 ||
+		if (join_path(path, sizeof(path), certs->cache_dir, file_name) <
+			    0 ||
 		    util_write_file_atomic(path, pem, len) < 0)
 			LOG(LOG_LEVEL_WARNING, "certs.cache_write_failed",
 			    {"path", path});

@@ -30,7 +30,7 @@ void certfetch_free(struct certfetch *certs);
  * when it is not a valid certificate at as_of_ms.
  */
 int certfetch_get(struct certfetch *certs, const char *url,
-		  const char *file_name, int64_t as_of_ms,
-		  EVP_PKEY **ret_key, const char **ret_reason);
+		  const char *file_name, int64_t as_of_ms, EVP_PKEY **ret_key,
+		  const char **ret_reason);
 
 #endif

@@ -73,10 +73,9 @@ static int load_config(const char *path, struct config **ret_config)
 	if (path)
 		r = config_load_file(path, ret_config, &errors);
 	else
-		r = config_load_string("<embedded example>",
-				       embedded_config_yaml,
-				       embedded_config_yaml_len, ret_config,
-				       &errors);
+		r = config_load_string(
+			"<embedded example>", embedded_config_yaml,
+			embedded_config_yaml_len, ret_config, &errors);
 
 	if (r < 0) {
 		if (errors.n > 0)
@@ -123,12 +122,10 @@ static void warn_testing(const struct config *config)
 	    {"detail", "test-only settings are on: this is not a production"
 		       " configuration"},
 	    {"as_of", as_of[0] ? as_of : NULL},
-	    {"skip_age_check",
-	     config->testing_skip_age_check ? "true" : NULL},
+	    {"skip_age_check", config->testing_skip_age_check ? "true" : NULL},
 	    {"skip_cert_validity",
 	     config->testing_skip_cert_validity ? "true" : NULL},
-	    {"skip_signature",
-	     config->testing_skip_signature ? "true" : NULL});
+	    {"skip_signature", config->testing_skip_signature ? "true" : NULL});
 }
 
 static void log_targets(const struct config *config)
@@ -306,8 +303,7 @@ int command_serve(int argc, char **argv)
 		LOG(LOG_LEVEL_WARNING, "server.port_file_failed",
 		    {"path", port_file});
 	LOG(LOG_LEVEL_INFO, "daemon.ready", {"config", config->path},
-	    {"listen", config->listen_host},
-	    {"port", log_int(port_text, port)},
+	    {"listen", config->listen_host}, {"port", log_int(port_text, port)},
 	    {"state_dir", config->state_dir});
 
 	r = wait_for_signal();
@@ -391,8 +387,8 @@ static int explain_message(const struct config *config, const char *path)
 	       alert_kind_name(plan.alert->kind),
 	       plan.alert->name ? plan.alert->name : "",
 	       alert_state_name(plan.alert->state));
-	printf("  route: %s\n  target: %s\n  severity: %s\n",
-	       plan.route->name, plan.route->target->name, plan.severity);
+	printf("  route: %s\n  target: %s\n  severity: %s\n", plan.route->name,
+	       plan.route->target->name, plan.severity);
 	printf("  dedup_key: %s\n  payload: %s\n", plan.dedup_key,
 	       plan.payload_json);
 out:
@@ -418,8 +414,7 @@ int command_check_config(int argc, char **argv)
 	int status = EXIT_SUCCESS;
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "c:m:qh", options, NULL)) !=
-	       -1) {
+	while ((opt = getopt_long(argc, argv, "c:m:qh", options, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			config_path = optarg;

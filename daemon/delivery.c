@@ -24,9 +24,9 @@
 #define DELIVERY_RESPONSE_MAX (64 * 1024)
 #define DELIVERY_IDLE_WAIT_MS 1000
 /* The loop must turn at least this often to count as alive. */
-#define DELIVERY_ALIVE_MS     15000
+#define DELIVERY_ALIVE_MS 15000
 /* How often the outbox figures for /metrics are refreshed. */
-#define DELIVERY_STATS_MS     1000
+#define DELIVERY_STATS_MS 1000
 
 struct slot {
 	bool busy;
@@ -181,19 +181,18 @@ static void log_outcome(enum log_level level, const char *event,
 	char code[24];
 	char ms[24];
 
-	LOG(level, event, {"kind", row->kind == STORE_OUTBOX_SUBSCRIBE
-					   ? "subscribe"
-					   : "event"},
-	    {"dedup_key", row->kind == STORE_OUTBOX_EVENT ? row->order_key
-							 : NULL},
+	LOG(level, event,
+	    {"kind",
+	     row->kind == STORE_OUTBOX_SUBSCRIBE ? "subscribe" : "event"},
+	    {"dedup_key",
+	     row->kind == STORE_OUTBOX_EVENT ? row->order_key : NULL},
 	    {"topic", row->kind == STORE_OUTBOX_SUBSCRIBE ? row->detail : NULL},
-	    {"message_id", row->kind == STORE_OUTBOX_EVENT ? row->detail
-							  : NULL},
+	    {"message_id",
+	     row->kind == STORE_OUTBOX_EVENT ? row->detail : NULL},
 	    {"target", row->target}, {"action", row->action},
 	    {"attempt", log_int(attempt, row->attempts + 1)},
 	    {"status", status ? log_int(code, status) : NULL},
-	    {"latency_ms",
-	     log_int(ms, app_mono_ms() - slot->started_mono)},
+	    {"latency_ms", log_int(ms, app_mono_ms() - slot->started_mono)},
 	    {"detail", detail});
 }
 
@@ -263,20 +262,19 @@ static void retry_later(struct delivery *d, struct slot *slot, long status,
 	metrics_retry();
 	LOG(LOG_LEVEL_WARNING, "delivery.retry",
 	    {"dedup_key", slot->row.order_key}, {"target", slot->row.target},
-	    {"action", slot->row.action},
-	    {"attempt", log_int(text, attempts)},
+	    {"action", slot->row.action}, {"attempt", log_int(text, attempts)},
 	    {"delay_ms", log_int(ms, delay)}, {"detail", reason});
 }
 
 /* PagerDuty's 400 answer: {"status":..., "message":..., "errors":[...]}. */
 static void invalid_reason(const struct slot *slot, char *out, size_t size)
 {
-	json_t *answer = json_loadb(slot->response.data ? slot->response.data
-							: "",
-				    slot->response.len, 0, NULL);
+	json_t *answer =
+		json_loadb(slot->response.data ? slot->response.data : "",
+			   slot->response.len, 0, NULL);
 	json_t *errors = json_object_get(answer, "errors");
-	const char *message = json_string_value(
-		json_object_get(answer, "message"));
+	const char *message =
+		json_string_value(json_object_get(answer, "message"));
 	size_t used;
 	size_t i;
 	json_t *e;
@@ -467,8 +465,8 @@ static int64_t fill_slots(struct delivery *d)
 
 			start_transfer(d, free_slot(d), &rows[i], p);
 			if (paced) {
-				pace->next_send_mono = now_mono +
-						       d->interval_ms;
+				pace->next_send_mono =
+					now_mono + d->interval_ms;
 				if (d->interval_ms < wait)
 					wait = d->interval_ms;
 				break;
@@ -524,9 +522,9 @@ static void *delivery_main(void *arg)
 
 		atomic_store(&d->heartbeat_mono, app_mono_ms());
 
-		if (stopping && (d->busy == 0 ||
-				 app_mono_ms() >=
-					 atomic_load(&d->stop_deadline_mono)))
+		if (stopping &&
+		    (d->busy == 0 ||
+		     app_mono_ms() >= atomic_load(&d->stop_deadline_mono)))
 			break;
 
 		if (!stopping)
@@ -627,8 +625,8 @@ void delivery_stop(struct delivery *delivery, int64_t grace_ms)
 
 bool delivery_alive(const struct delivery *delivery)
 {
-	int64_t beat = atomic_load(&((struct delivery *)delivery)
-					    ->heartbeat_mono);
+	int64_t beat =
+		atomic_load(&((struct delivery *)delivery)->heartbeat_mono);
 
 	return app_mono_ms() - beat < DELIVERY_ALIVE_MS;
 }

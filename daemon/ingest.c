@@ -116,9 +116,8 @@ int ingest_plan_message(const struct config *config, const char *message,
 	ctx = (struct render_context){
 		.alert = plan.alert,
 		.severity = plan.severity,
-		.environment = plan.route->environment
-				       ? plan.route->environment
-				       : config->environment,
+		.environment = plan.route->environment ? plan.route->environment
+						       : config->environment,
 		.region = plan.alert->region ? plan.alert->region
 					     : config->region,
 		.route_name = plan.route->name,
@@ -128,8 +127,8 @@ int ingest_plan_message(const struct config *config, const char *message,
 	if (r < 0)
 		goto fail;
 
-	plan.payload_json = json_dumps(payload, JSON_COMPACT |
-							JSON_ENSURE_ASCII);
+	plan.payload_json =
+		json_dumps(payload, JSON_COMPACT | JSON_ENSURE_ASCII);
 	json_decref(payload);
 	if (!plan.payload_json) {
 		r = -ENOMEM;
@@ -176,8 +175,7 @@ static void commit(struct app *app, const struct sns_message *msg,
 	case WRITER_DUPLICATE:
 		metrics_received(type, METRICS_OUTCOME_DUPLICATE);
 		LOG(LOG_LEVEL_INFO, "sns.duplicate",
-		    {"message_id", msg->message_id},
-		    {"topic", msg->topic_arn});
+		    {"message_id", msg->message_id}, {"topic", msg->topic_arn});
 		answer(response, 200, "duplicate");
 		break;
 	case WRITER_FAILED:
@@ -188,8 +186,7 @@ static void commit(struct app *app, const struct sns_message *msg,
 	}
 }
 
-static void ingest_notification(struct app *app,
-				const struct sns_message *msg,
+static void ingest_notification(struct app *app, const struct sns_message *msg,
 				int64_t received_ms,
 				struct ingest_response *response)
 {
@@ -232,8 +229,8 @@ static void ingest_notification(struct app *app,
 		.severity = plan.severity,
 		.state = plan.alert->state,
 		.changed_at_ms = plan.alert->changed_at_ms,
-		.trigger_on_insufficient = plan.route->insufficient ==
-					   CONFIG_INSUFFICIENT_TRIGGER,
+		.trigger_on_insufficient =
+			plan.route->insufficient == CONFIG_INSUFFICIENT_TRIGGER,
 		.payload_json = plan.payload_json,
 	};
 
@@ -242,23 +239,20 @@ static void ingest_notification(struct app *app,
 	if (item.result == WRITER_ACCEPTED) {
 		metrics_action(metrics_action_of(item.action));
 		LOG(LOG_LEVEL_INFO, "sns.accepted",
-		    {"message_id", msg->message_id},
-		    {"topic", msg->topic_arn},
+		    {"message_id", msg->message_id}, {"topic", msg->topic_arn},
 		    {"kind", alert_kind_name(plan.alert->kind)},
 		    {"alert", plan.alert->name},
 		    {"state", alert_state_name(plan.alert->state)},
 		    {"route", plan.route->name},
 		    {"target", plan.route->target->name},
-		    {"severity", plan.severity},
-		    {"dedup_key", plan.dedup_key},
+		    {"severity", plan.severity}, {"dedup_key", plan.dedup_key},
 		    {"action", incident_action_name(item.action)},
 		    {"why", item.why});
 	}
 	ingest_plan_release(&plan);
 }
 
-static void ingest_subscription(struct app *app,
-				const struct sns_message *msg,
+static void ingest_subscription(struct app *app, const struct sns_message *msg,
 				int64_t received_ms,
 				struct ingest_response *response)
 {
@@ -285,8 +279,7 @@ static void ingest_subscription(struct app *app,
 		    msg->type == SNS_TYPE_SUBSCRIPTION_CONFIRMATION
 			    ? "subscription.received"
 			    : "subscription.unsubscribed",
-		    {"message_id", msg->message_id},
-		    {"topic", msg->topic_arn});
+		    {"message_id", msg->message_id}, {"topic", msg->topic_arn});
 }
 
 /* The checks before the signature: each a refusal, none a trust. */

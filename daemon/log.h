@@ -30,11 +30,11 @@ void log_event(enum log_level level, const char *event,
 	       const struct log_field *fields, size_t n_fields);
 
 /* LOG(LOG_LEVEL_INFO, "sns.accepted", {"message_id", id}, ...) */
-#define LOG(level, event, ...)                                             \
-	do {                                                               \
-		const struct log_field log_fields_[] = {__VA_ARGS__};      \
-		log_event((level), (event), log_fields_,                   \
-			  sizeof(log_fields_) / sizeof(log_fields_[0]));   \
+#define LOG(level, event, ...)                                                 \
+	do {                                                                   \
+		const struct log_field log_fields_[] = {__VA_ARGS__};          \
+		log_event((level), (event), log_fields_,                       \
+			  sizeof(log_fields_) / sizeof(log_fields_[0]));       \
 	} while (0)
 
 /* A number as text in a caller's buffer, for a field value. */

@@ -7,25 +7,23 @@
 #include <stdatomic.h>
 
 static const char *const type_names[METRICS_TYPE_COUNT] = {
-	"Notification", "SubscriptionConfirmation",
-	"UnsubscribeConfirmation", "unknown"};
+	"Notification", "SubscriptionConfirmation", "UnsubscribeConfirmation",
+	"unknown"};
 static const char *const outcome_names[METRICS_OUTCOME_COUNT] = {
 	"accepted", "duplicate", "rejected", "failed"};
 static const char *const reject_names[METRICS_REJECT_COUNT] = {
-	"too_large",   "malformed",   "headers",   "topic",
-	"stale",       "cert_url",    "cert",      "signature",
-	"subscribe_url"};
+	"too_large", "malformed", "headers",   "topic",        "stale",
+	"cert_url",  "cert",      "signature", "subscribe_url"};
 static const char *const action_names[METRICS_ACTION_COUNT] = {
 	"trigger", "resolve", "none"};
 static const char *const delivery_names[METRICS_DELIVERY_COUNT] = {
-	"accepted", "invalid", "rate_limited",
-	"server_error", "other", "network"};
+	"accepted",     "invalid", "rate_limited",
+	"server_error", "other",   "network"};
 
 /* Histogram buckets in seconds, as Prometheus wants them. */
-static const double bucket_seconds[] = {0.0005, 0.001, 0.0025, 0.005,
-					0.01,   0.025, 0.05,   0.1,
-					0.25,   0.5,   1,      2.5,
-					5,      10};
+static const double bucket_seconds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
+					0.025,  0.05,  0.1,    0.25,  0.5,
+					1,      2.5,   5,      10};
 #define N_BUCKETS (sizeof(bucket_seconds) / sizeof(bucket_seconds[0]))
 
 struct histogram {
@@ -44,10 +42,8 @@ static const char *const hist_help[METRICS_HIST_COUNT] = {
 	"Time of one group commit of the store."};
 
 static const char *const gauge_names[METRICS_GAUGE_COUNT] = {
-	"alertbridge_outbox_depth",
-	"alertbridge_outbox_oldest_age_seconds",
-	"alertbridge_dead_letters",
-	"alertbridge_incidents_open",
+	"alertbridge_outbox_depth", "alertbridge_outbox_oldest_age_seconds",
+	"alertbridge_dead_letters", "alertbridge_incidents_open",
 	"alertbridge_deliveries_in_flight"};
 static const char *const gauge_help[METRICS_GAUGE_COUNT] = {
 	"Events and confirmations waiting in the outbox.",
@@ -159,10 +155,9 @@ static int render_counters(struct strbuf *out)
 				   "\"%s\"} %llu\n",
 				   reject_names[i], atomic_load(&rejected[i]));
 
-	r |= strbuf_puts(out,
-			 "# HELP alertbridge_alerts_total Alerts by the"
-			 " action they caused.\n"
-			 "# TYPE alertbridge_alerts_total counter\n");
+	r |= strbuf_puts(out, "# HELP alertbridge_alerts_total Alerts by the"
+			      " action they caused.\n"
+			      "# TYPE alertbridge_alerts_total counter\n");
 	for (int i = 0; i < METRICS_ACTION_COUNT; i++)
 		r |= strbuf_printf(out,
 				   "alertbridge_alerts_total{action=\"%s\"}"
@@ -208,8 +203,7 @@ static int render_histograms(struct strbuf *out)
 		struct histogram *h = &histograms[i];
 
 		r |= strbuf_printf(out, "# HELP %s %s\n# TYPE %s histogram\n",
-				   hist_names[i], hist_help[i],
-				   hist_names[i]);
+				   hist_names[i], hist_help[i], hist_names[i]);
 		for (size_t b = 0; b < N_BUCKETS; b++)
 			r |= strbuf_printf(out, "%s_bucket{le=\"%g\"} %llu\n",
 					   hist_names[i], bucket_seconds[b],

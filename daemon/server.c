@@ -35,9 +35,9 @@ struct request {
 	int64_t started_mono;
 };
 
-static enum MHD_Result respond(struct MHD_Connection *conn,
-			       unsigned int status, const char *content_type,
-			       const char *body, size_t len)
+static enum MHD_Result respond(struct MHD_Connection *conn, unsigned int status,
+			       const char *content_type, const char *body,
+			       size_t len)
 {
 	struct MHD_Response *response;
 	enum MHD_Result ret;
@@ -60,8 +60,7 @@ static enum MHD_Result respond_text(struct MHD_Connection *conn,
 	int n = snprintf(line, sizeof(line), "%s\n", text);
 
 	return respond(conn, status, "text/plain; charset=utf-8", line,
-		       (size_t)n < sizeof(line) ? (size_t)n
-						: sizeof(line) - 1);
+		       (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
 static enum MHD_Result handle_metrics(struct MHD_Connection *conn)
@@ -189,8 +188,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	struct server *server = cls;
 	struct request *req = *con_cls;
 	bool is_post = strcmp(method, "POST") == 0;
-	bool is_get = strcmp(method, "GET") == 0 ||
-		      strcmp(method, "HEAD") == 0;
+	bool is_get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 
 	if (strcmp(url, "/sns") != 0) {
 		if (!is_get)
@@ -238,8 +236,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	return handle_sns(server, conn, req);
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn,
-			 void **con_cls, enum MHD_RequestTerminationCode code)
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode code)
 {
 	struct request *req = *con_cls;
 
@@ -348,14 +346,14 @@ int server_start(struct app *app, struct server **ret_server, int *ret_port)
 	server->listen_fd = fd;
 
 	server->httpd = MHD_start_daemon(
-		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-			MHD_USE_ERROR_LOG | MHD_USE_ITC,
-		0, NULL, NULL, on_request, server, MHD_OPTION_LISTEN_SOCKET,
-		fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, server,
+		MHD_USE_THREAD_PER_CONNECTION |
+			MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
+			MHD_USE_ITC,
+		0, NULL, NULL, on_request, server, MHD_OPTION_LISTEN_SOCKET, fd,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, server,
 		MHD_OPTION_CONNECTION_LIMIT, config->max_connections,
 		MHD_OPTION_CONNECTION_TIMEOUT, config->connection_timeout_s,
-		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-		MHD_OPTION_END);
+		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_END);
 	if (!server->httpd) {
 		r = -EIO;
 		goto fail;

@@ -19,8 +19,7 @@
  * Binds the listener (the socket systemd passed, if any, else the
  * configured address) and starts serving. *ret_port gets the bound port.
  */
-int server_start(struct app *app, struct server **ret_server,
-		 int *ret_port);
+int server_start(struct app *app, struct server **ret_server, int *ret_port);
 
 /* Stops accepting, lets requests under way finish, and frees. */
 void server_stop(struct server *server);

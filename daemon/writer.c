@@ -24,8 +24,8 @@ struct writer {
 	struct store *store;
 	pthread_t thread;
 	pthread_mutex_t lock;
-	pthread_cond_t work;  /* items queued, or stopping */
-	pthread_cond_t done;  /* some item finished */
+	pthread_cond_t work; /* items queued, or stopping */
+	pthread_cond_t done; /* some item finished */
 	struct writer_item *head;
 	struct writer_item *tail;
 	bool stopping;
@@ -109,27 +109,24 @@ out:
 	return r;
 }
 
-static int apply_subscription(struct writer *writer,
-			      struct writer_item *item, bool *ret_queued)
+static int apply_subscription(struct writer *writer, struct writer_item *item,
+			      bool *ret_queued)
 {
 	struct store *store = writer->store;
 	char order_key[1024];
 	int r;
 
 	if (item->type == SNS_TYPE_UNSUBSCRIBE_CONFIRMATION)
-		return store_subscription_record(store, item->topic_arn,
-						 item->message_id,
-						 "unsubscribed", NULL,
-						 item->received_ms);
+		return store_subscription_record(
+			store, item->topic_arn, item->message_id,
+			"unsubscribed", NULL, item->received_ms);
 
-	r = store_subscription_record(store, item->topic_arn,
-				      item->message_id, "pending", NULL,
-				      item->received_ms);
+	r = store_subscription_record(store, item->topic_arn, item->message_id,
+				      "pending", NULL, item->received_ms);
 	if (r < 0)
 		return r;
 
-	snprintf(order_key, sizeof(order_key), "subscribe:%s",
-		 item->topic_arn);
+	snprintf(order_key, sizeof(order_key), "subscribe:%s", item->topic_arn);
 	r = store_outbox_add(store,
 			     &(struct store_outbox_row){
 				     .kind = STORE_OUTBOX_SUBSCRIBE,

@@ -875,7 +875,7 @@ static void set_name_from_text(struct builder *b, struct text t)
 		return;
 
 	line = first_line(
-	    (struct text){t.data, t.len < TEXT_MAX ? t.len : TEXT_MAX});
+		(struct text){t.data, t.len < TEXT_MAX ? t.len : TEXT_MAX});
 	set_text(b, &b->alert->name, line.data, line.len, GENERIC_NAME_MAX);
 }
 

@@ -59,22 +59,22 @@ struct alert {
 	enum alert_state state;
 	enum alert_state old_state;
 
-	char *name;        /* AlarmName, finding type, budget name, subject */
-	char *description; /* AlarmDescription, finding title */
-	char *reason;      /* NewStateReason, finding description, text */
-	char *account;     /* 12-digit account id */
-	char *region;      /* region code, from an ARN where there is one */
-	char *arn;         /* AlarmArn, finding ARN */
-	char *namespace;   /* Trigger.Namespace or the first metric's */
-	char *metric_name; /* Trigger.MetricName or the first metric's */
+	char *name;         /* AlarmName, finding type, budget name, subject */
+	char *description;  /* AlarmDescription, finding title */
+	char *reason;       /* NewStateReason, finding description, text */
+	char *account;      /* 12-digit account id */
+	char *region;       /* region code, from an ARN where there is one */
+	char *arn;          /* AlarmArn, finding ARN */
+	char *namespace;    /* Trigger.Namespace or the first metric's */
+	char *metric_name;  /* Trigger.MetricName or the first metric's */
 	char *metric_value; /* first datapoint quoted in the reason */
-	char *threshold;   /* Trigger.Threshold as text */
-	char *topic_arn;   /* the SNS topic it came through */
-	char *subject;     /* the SNS Subject */
-	char *source;      /* EventBridge source ("aws.guardduty") */
-	char *detail_type; /* EventBridge detail-type */
-	char *expression;  /* metric math or anomaly band expression */
-	char *alarm_rule;  /* composite AlarmRule */
+	char *threshold;    /* Trigger.Threshold as text */
+	char *topic_arn;    /* the SNS topic it came through */
+	char *subject;      /* the SNS Subject */
+	char *source;       /* EventBridge source ("aws.guardduty") */
+	char *detail_type;  /* EventBridge detail-type */
+	char *expression;   /* metric math or anomaly band expression */
+	char *alarm_rule;   /* composite AlarmRule */
 
 	/*
 	 * GuardDuty severity (1.0 to 10.0) and its band, one of "low",

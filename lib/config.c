@@ -48,17 +48,17 @@
 #define MIB       (1024 * KIB)
 
 static const char *const band_names[CONFIG_BAND_COUNT] = {
-    [CONFIG_BAND_LOW] = "low",
-    [CONFIG_BAND_MEDIUM] = "medium",
-    [CONFIG_BAND_HIGH] = "high",
-    [CONFIG_BAND_CRITICAL] = "critical",
+	[CONFIG_BAND_LOW] = "low",
+	[CONFIG_BAND_MEDIUM] = "medium",
+	[CONFIG_BAND_HIGH] = "high",
+	[CONFIG_BAND_CRITICAL] = "critical",
 };
 
 static const char *const default_band_severity[CONFIG_BAND_COUNT] = {
-    [CONFIG_BAND_LOW] = "info",
-    [CONFIG_BAND_MEDIUM] = "warning",
-    [CONFIG_BAND_HIGH] = "error",
-    [CONFIG_BAND_CRITICAL] = "critical",
+	[CONFIG_BAND_LOW] = "info",
+	[CONFIG_BAND_MEDIUM] = "warning",
+	[CONFIG_BAND_HIGH] = "error",
+	[CONFIG_BAND_CRITICAL] = "critical",
 };
 
 static const char *const severity_names[] = {"critical", "error", "warning",
@@ -99,9 +99,9 @@ static int diags_add(struct config_diags *diags, const char *file, int line,
 {
 	struct config_diag *v;
 	struct config_diag d = {
-	    .line = line,
-	    .column = column,
-	    .message = message,
+		.line = line,
+		.column = column,
+		.message = message,
 	};
 
 	d.file = strdup(file);
@@ -363,7 +363,7 @@ static void position_of(const char *text, size_t len, size_t offset,
 	}
 	*ret_line = line;
 	*ret_column =
-	    (int)utf8_chars(text + line_start, offset - line_start) + 1;
+		(int)utf8_chars(text + line_start, offset - line_start) + 1;
 }
 
 /* The byte at a 0-based line and character column, or NUL. */
@@ -457,8 +457,8 @@ static int node_from_event(struct loader *ld, const yaml_event_t *event,
 		node->type = YNODE_SCALAR;
 		node->style = event->data.scalar.style;
 		node->len = event->data.scalar.length;
-		node->text =
-		    strndup((const char *)event->data.scalar.value, node->len);
+		node->text = strndup((const char *)event->data.scalar.value,
+				     node->len);
 		if (node->text && strlen(node->text) != node->len) {
 			node->skip = true;
 			report(ld, node, "remove the \\0 escape",
@@ -594,15 +594,15 @@ static bool expect_type(struct loader *ld, const struct ynode *node,
 			const char *section)
 {
 	static const char *const wanted[] = {
-	    [YNODE_SCALAR] = "a single value",
-	    [YNODE_MAP] = "a map",
-	    [YNODE_LIST] = "a list",
+		[YNODE_SCALAR] = "a single value",
+		[YNODE_MAP] = "a map",
+		[YNODE_LIST] = "a list",
 	};
 	static const char *const hints[] = {
-	    [YNODE_SCALAR] = "write one value after the colon",
-	    [YNODE_MAP] = "indent 'key: value' lines under it, or write "
-			  "{key: value}",
-	    [YNODE_LIST] = "write [a, b] or indented '- item' lines",
+		[YNODE_SCALAR] = "write one value after the colon",
+		[YNODE_MAP] = "indent 'key: value' lines under it, or write "
+			      "{key: value}",
+		[YNODE_LIST] = "write [a, b] or indented '- item' lines",
 	};
 	char label[LABEL_MAX];
 
@@ -742,10 +742,10 @@ static int get_duration(struct loader *ld, const struct ynode *node,
 
 	r = timeutil_parse_duration(text, &ms);
 	if (r == -EINVAL) {
-		report(
-		    ld, node,
-		    "a whole number with ms, s, m, h or d, such as 30s or 2h",
-		    "%s: '%s' is not a duration", label, text);
+		report(ld, node,
+		       "a whole number with ms, s, m, h or d, such as 30s or "
+		       "2h",
+		       "%s: '%s' is not a duration", label, text);
 		return r;
 	}
 	if (r < 0 || ms < min || ms > max) {
@@ -974,8 +974,8 @@ static void map_check_keys(struct loader *ld, struct ynode *map,
 			key->skip = true;
 			continue;
 		}
-		v[m++] =
-		    (struct named){.name = key->text, .node = key, .index = i};
+		v[m++] = (struct named){
+			.name = key->text, .node = key, .index = i};
 	}
 
 	named_find_duplicates(v, m);
@@ -1136,9 +1136,9 @@ static void load_limits(struct loader *ld, struct ynode *node)
 {
 	enum { MAX_BODY, MAX_CONNECTIONS, CONNECTION_TIMEOUT, COUNT };
 	static const char *const keys[COUNT] = {
-	    [MAX_BODY] = "max_body",
-	    [MAX_CONNECTIONS] = "max_connections",
-	    [CONNECTION_TIMEOUT] = "connection_timeout",
+		[MAX_BODY] = "max_body",
+		[MAX_CONNECTIONS] = "max_connections",
+		[CONNECTION_TIMEOUT] = "connection_timeout",
 	};
 	struct config *c = ld->config;
 	struct ynode *v[COUNT];
@@ -1170,7 +1170,7 @@ static void load_limits(struct loader *ld, struct ynode *node)
 			       "seconds");
 		else
 			c->connection_timeout_s =
-			    (unsigned int)(ms / SECOND_MS);
+				(unsigned int)(ms / SECOND_MS);
 	}
 }
 
@@ -1178,10 +1178,10 @@ static void load_sns(struct loader *ld, struct ynode *node)
 {
 	enum { TOPICS, CERT_DIR, CERT_FETCH, REPLAY_WINDOW, COUNT };
 	static const char *const keys[COUNT] = {
-	    [TOPICS] = "topics",
-	    [CERT_DIR] = "cert_dir",
-	    [CERT_FETCH] = "cert_fetch",
-	    [REPLAY_WINDOW] = "replay_window",
+		[TOPICS] = "topics",
+		[CERT_DIR] = "cert_dir",
+		[CERT_FETCH] = "cert_fetch",
+		[REPLAY_WINDOW] = "replay_window",
 	};
 	struct config *c = ld->config;
 	struct ynode *v[COUNT];
@@ -1274,9 +1274,9 @@ static void load_retry(struct loader *ld, struct ynode *node)
 {
 	enum { INITIAL, MAX, DEADLINE, COUNT };
 	static const char *const keys[COUNT] = {
-	    [INITIAL] = "initial",
-	    [MAX] = "max",
-	    [DEADLINE] = "deadline",
+		[INITIAL] = "initial",
+		[MAX] = "max",
+		[DEADLINE] = "deadline",
 	};
 	struct config *c = ld->config;
 	struct ynode *v[COUNT];
@@ -1318,9 +1318,9 @@ static void load_pagerduty(struct loader *ld, struct ynode *node)
 {
 	enum { EVENTS_URL, TIMEOUT, RATE, RETRY, CLIENT, CLIENT_URL, COUNT };
 	static const char *const keys[COUNT] = {
-	    [EVENTS_URL] = "events_url", [TIMEOUT] = "timeout",
-	    [RATE] = "rate_per_minute",  [RETRY] = "retry",
-	    [CLIENT] = "client",         [CLIENT_URL] = "client_url",
+		[EVENTS_URL] = "events_url", [TIMEOUT] = "timeout",
+		[RATE] = "rate_per_minute",  [RETRY] = "retry",
+		[CLIENT] = "client",         [CLIENT_URL] = "client_url",
 	};
 	struct config *c = ld->config;
 	struct ynode *v[COUNT];
@@ -1428,17 +1428,17 @@ enum key_source {
 };
 
 static const char *const key_source_keys[KEY_SOURCE_COUNT] = {
-    [KEY_FILE] = "routing_key_file",
-    [KEY_ENV] = "routing_key_env",
-    [KEY_CREDENTIAL] = "routing_key_credential",
-    [KEY_INLINE] = "routing_key",
+	[KEY_FILE] = "routing_key_file",
+	[KEY_ENV] = "routing_key_env",
+	[KEY_CREDENTIAL] = "routing_key_credential",
+	[KEY_INLINE] = "routing_key",
 };
 
 static const char *const key_source_names[KEY_SOURCE_COUNT] = {
-    [KEY_FILE] = "file",
-    [KEY_ENV] = "env",
-    [KEY_CREDENTIAL] = "credential",
-    [KEY_INLINE] = "inline",
+	[KEY_FILE] = "file",
+	[KEY_ENV] = "env",
+	[KEY_CREDENTIAL] = "credential",
+	[KEY_INLINE] = "inline",
 };
 
 /*
@@ -1685,13 +1685,13 @@ static int get_template_text(struct loader *ld, const struct ynode *node,
 			     char **ret_text)
 {
 	static const char *const fields[] = {
-	    "alert_name",       "severity",     "environment", "region",
-	    "metric_name",      "metric_value", "account",     "state",
-	    "old_state",        "reason",       "description", "namespace",
-	    "dimensions",       "alarm_arn",    "console_url", "threshold",
-	    "topic_arn",        "subject",      "kind",        "route",
-	    "timestamp",        "source",       "detail_type", "expression",
-	    "finding_severity",
+		"alert_name",       "severity",     "environment", "region",
+		"metric_name",      "metric_value", "account",     "state",
+		"old_state",        "reason",       "description", "namespace",
+		"dimensions",       "alarm_arn",    "console_url", "threshold",
+		"topic_arn",        "subject",      "kind",        "route",
+		"timestamp",        "source",       "detail_type", "expression",
+		"finding_severity",
 	};
 	const char *bad = NULL, *close = NULL;
 	char field[NAME_MAX_LEN + 1], hint[HINT_MAX], probe[NAME_MAX_LEN + 8];
@@ -1766,14 +1766,14 @@ static void load_template(struct loader *ld, struct ynode *key,
 {
 	enum { SUMMARY, SOURCE, COMPONENT, GROUP, CLASS, DETAILS, COUNT };
 	static const char *const keys[COUNT] = {
-	    [SUMMARY] = "summary",     [SOURCE] = "source",
-	    [COMPONENT] = "component", [GROUP] = "group",
-	    [CLASS] = "class",         [DETAILS] = "custom_details",
+		[SUMMARY] = "summary",     [SOURCE] = "source",
+		[COMPONENT] = "component", [GROUP] = "group",
+		[CLASS] = "class",         [DETAILS] = "custom_details",
 	};
 	char **fields[COUNT] = {
-	    [SUMMARY] = &tpl->summary,     [SOURCE] = &tpl->source,
-	    [COMPONENT] = &tpl->component, [GROUP] = &tpl->group,
-	    [CLASS] = &tpl->class_name,
+		[SUMMARY] = &tpl->summary,     [SOURCE] = &tpl->source,
+		[COMPONENT] = &tpl->component, [GROUP] = &tpl->group,
+		[CLASS] = &tpl->class_name,
 	};
 	char section[LABEL_MAX];
 	struct ynode *v[COUNT];
@@ -1835,12 +1835,12 @@ static void load_testing(struct loader *ld, struct ynode *node)
 		COUNT
 	};
 	static const char *const keys[COUNT] = {
-	    [AS_OF] = "as_of",
-	    [SKIP_AGE] = "skip_age_check",
-	    [SKIP_VALIDITY] = "skip_cert_validity",
-	    [SKIP_SIGNATURE] = "skip_signature",
-	    [CA_FILE] = "cert_ca_file",
-	    [CONNECT_TO] = "cert_connect_to",
+		[AS_OF] = "as_of",
+		[SKIP_AGE] = "skip_age_check",
+		[SKIP_VALIDITY] = "skip_cert_validity",
+		[SKIP_SIGNATURE] = "skip_signature",
+		[CA_FILE] = "cert_ca_file",
+		[CONNECT_TO] = "cert_connect_to",
 	};
 	struct config *c = ld->config;
 	struct ynode *v[COUNT];
@@ -1972,24 +1972,24 @@ enum route_key {
 };
 
 static const char *const route_keys[ROUTE_KEY_COUNT] = {
-    [ROUTE_NAME] = "name",
-    [ROUTE_MATCH] = "match",
-    [ROUTE_TARGET] = "target",
-    [ROUTE_SEVERITY] = "severity",
-    [ROUTE_BANDS] = "severity_bands",
-    [ROUTE_TEMPLATE] = "template",
-    [ROUTE_ENVIRONMENT] = "environment",
-    [ROUTE_INSUFFICIENT] = "insufficient_data",
+	[ROUTE_NAME] = "name",
+	[ROUTE_MATCH] = "match",
+	[ROUTE_TARGET] = "target",
+	[ROUTE_SEVERITY] = "severity",
+	[ROUTE_BANDS] = "severity_bands",
+	[ROUTE_TEMPLATE] = "template",
+	[ROUTE_ENVIRONMENT] = "environment",
+	[ROUTE_INSUFFICIENT] = "insufficient_data",
 };
 
 /* The default route takes every alert: it has no name or match. */
 static const char *const default_route_keys[ROUTE_KEY_COUNT] = {
-    [ROUTE_TARGET] = "target",
-    [ROUTE_SEVERITY] = "severity",
-    [ROUTE_BANDS] = "severity_bands",
-    [ROUTE_TEMPLATE] = "template",
-    [ROUTE_ENVIRONMENT] = "environment",
-    [ROUTE_INSUFFICIENT] = "insufficient_data",
+	[ROUTE_TARGET] = "target",
+	[ROUTE_SEVERITY] = "severity",
+	[ROUTE_BANDS] = "severity_bands",
+	[ROUTE_TEMPLATE] = "template",
+	[ROUTE_ENVIRONMENT] = "environment",
+	[ROUTE_INSUFFICIENT] = "insufficient_data",
 };
 
 static char *dup_maybe(struct loader *ld, const char *s)
@@ -2033,8 +2033,8 @@ static void load_route_body(struct loader *ld, struct ynode **v,
 
 	for (size_t band = 0; band < CONFIG_BAND_COUNT; band++)
 		route->band_severity[band] =
-		    dup_maybe(ld, inherit ? inherit->band_severity[band]
-					  : default_band_severity[band]);
+			dup_maybe(ld, inherit ? inherit->band_severity[band]
+					      : default_band_severity[band]);
 	if (v[ROUTE_BANDS])
 		load_bands(ld, v[ROUTE_BANDS], section, route);
 
@@ -2043,12 +2043,12 @@ static void load_route_body(struct loader *ld, struct ynode **v,
 			 &route->environment);
 	else
 		route->environment = dup_maybe(
-		    ld, inherit ? inherit->environment : c->environment);
+			ld, inherit ? inherit->environment : c->environment);
 
 	route->insufficient =
-	    inherit ? inherit->insufficient : CONFIG_INSUFFICIENT_IGNORE;
+		inherit ? inherit->insufficient : CONFIG_INSUFFICIENT_IGNORE;
 	route->insufficient_severity =
-	    dup_maybe(ld, inherit ? inherit->insufficient_severity : NULL);
+		dup_maybe(ld, inherit ? inherit->insufficient_severity : NULL);
 	if (v[ROUTE_INSUFFICIENT])
 		load_insufficient(ld, v[ROUTE_INSUFFICIENT], section, route);
 }
@@ -2201,7 +2201,7 @@ static void load_dimensions(struct loader *ld, struct ynode *node,
 	}
 	for (size_t i = 0; i + 1 < node->n; i += 2) {
 		struct alert_dimension *dimension =
-		    &match->dimensions[match->n_dimensions];
+			&match->dimensions[match->n_dimensions];
 		const struct ynode *key = node->items[i];
 		char *value;
 
@@ -2231,16 +2231,19 @@ static void load_match(struct loader *ld, struct ynode *node,
 		COUNT
 	};
 	static const char *const keys[COUNT] = {
-	    [NAME] = "name",         [KIND] = "kind",
-	    [STATE] = "state",       [NAMESPACE] = "namespace",
-	    [METRIC] = "metric",     [REGION] = "region",
-	    [ACCOUNT] = "account",   [TOPIC] = "topic",
-	    [SEVERITY] = "severity", [DIMENSIONS] = "dimensions",
+		[NAME] = "name",         [KIND] = "kind",
+		[STATE] = "state",       [NAMESPACE] = "namespace",
+		[METRIC] = "metric",     [REGION] = "region",
+		[ACCOUNT] = "account",   [TOPIC] = "topic",
+		[SEVERITY] = "severity", [DIMENSIONS] = "dimensions",
 	};
 	struct config_globs *globs[COUNT] = {
-	    [NAMESPACE] = &match->namespaces, [METRIC] = &match->metrics,
-	    [REGION] = &match->regions,       [ACCOUNT] = &match->accounts,
-	    [TOPIC] = &match->topics,         [SEVERITY] = &match->severities,
+		[NAMESPACE] = &match->namespaces,
+		[METRIC] = &match->metrics,
+		[REGION] = &match->regions,
+		[ACCOUNT] = &match->accounts,
+		[TOPIC] = &match->topics,
+		[SEVERITY] = &match->severities,
 	};
 	struct ynode *v[COUNT];
 	char inner[LABEL_MAX], hint[HINT_MAX];
@@ -2355,7 +2358,7 @@ static void load_routes(struct loader *ld, struct ynode *node)
 			   &name);
 		if (name)
 			names[n_names++] = (struct named){
-			    .name = name->text, .node = name, .index = i};
+				.name = name->text, .node = name, .index = i};
 	}
 
 	named_find_duplicates(names, n_names);
@@ -2390,18 +2393,18 @@ static void load_config(struct loader *ld, struct ynode *root)
 		COUNT
 	};
 	static const char *const keys[COUNT] = {
-	    [LISTEN] = "listen",
-	    [STATE_DIR] = "state_dir",
-	    [LIMITS] = "limits",
-	    [ENVIRONMENT] = "environment",
-	    [REGION] = "region",
-	    [SNS] = "sns",
-	    [PAGERDUTY] = "pagerduty",
-	    [TARGETS] = "targets",
-	    [TEMPLATES] = "templates",
-	    [ROUTES] = "routes",
-	    [DEFAULT_ROUTE] = "default_route",
-	    [TESTING] = "testing",
+		[LISTEN] = "listen",
+		[STATE_DIR] = "state_dir",
+		[LIMITS] = "limits",
+		[ENVIRONMENT] = "environment",
+		[REGION] = "region",
+		[SNS] = "sns",
+		[PAGERDUTY] = "pagerduty",
+		[TARGETS] = "targets",
+		[TEMPLATES] = "templates",
+		[ROUTES] = "routes",
+		[DEFAULT_ROUTE] = "default_route",
+		[TESTING] = "testing",
 	};
 	const char *section = "top level";
 	struct config *c = ld->config;
@@ -2539,8 +2542,8 @@ int config_load_string(const char *name, const char *text, size_t len,
 {
 	struct config_diags local = {0};
 	struct loader ld = {
-	    .file = name,
-	    .errors = errors ? errors : &local,
+		.file = name,
+		.errors = errors ? errors : &local,
 	};
 	struct ynode *root = NULL;
 	size_t first;

@@ -19,8 +19,8 @@
 #include "alert.h"
 
 /* PagerDuty's severities, the only values an event may carry. */
-#define CONFIG_SEVERITY_VALID(s)                                           \
-	((s) && (!strcmp((s), "critical") || !strcmp((s), "error") ||     \
+#define CONFIG_SEVERITY_VALID(s)                                               \
+	((s) && (!strcmp((s), "critical") || !strcmp((s), "error") ||          \
 		 !strcmp((s), "warning") || !strcmp((s), "info")))
 
 struct config_diag {
@@ -90,7 +90,7 @@ struct config_match {
 	struct config_globs regions;
 	struct config_globs accounts;
 	struct config_globs topics;
-	struct config_globs severities; /* GuardDuty bands */
+	struct config_globs severities;     /* GuardDuty bands */
 	struct alert_dimension *dimensions; /* value is a glob */
 	size_t n_dimensions;
 };
@@ -114,7 +114,7 @@ struct config_route {
 	struct config_match match;
 	const struct config_target *target;
 	const struct config_template *template;
-	char *severity;    /* PagerDuty severity of a trigger */
+	char *severity; /* PagerDuty severity of a trigger */
 	char *band_severity[CONFIG_BAND_COUNT]; /* for GuardDuty bands */
 	char *environment;
 	enum config_insufficient insufficient;
@@ -188,15 +188,14 @@ int config_load_file(const char *path, struct config **ret_config,
 
 /* The same for text in memory; name stands for the file in errors. */
 int config_load_string(const char *name, const char *text, size_t len,
-		       struct config **ret_config,
-		       struct config_diags *errors);
+		       struct config **ret_config, struct config_diags *errors);
 
 void config_free(struct config *config);
 
 const struct config_target *config_find_target(const struct config *config,
 					       const char *name);
-const struct config_template *
-config_find_template(const struct config *config, const char *name);
+const struct config_template *config_find_template(const struct config *config,
+						   const char *name);
 const struct config_route *config_find_route(const struct config *config,
 					     const char *name);
 

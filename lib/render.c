@@ -46,31 +46,31 @@ enum render_field {
 };
 
 static const char *const field_names[FIELD_COUNT] = {
-    [FIELD_ALERT_NAME] = "alert_name",
-    [FIELD_SEVERITY] = "severity",
-    [FIELD_ENVIRONMENT] = "environment",
-    [FIELD_REGION] = "region",
-    [FIELD_METRIC_NAME] = "metric_name",
-    [FIELD_METRIC_VALUE] = "metric_value",
-    [FIELD_ACCOUNT] = "account",
-    [FIELD_STATE] = "state",
-    [FIELD_OLD_STATE] = "old_state",
-    [FIELD_REASON] = "reason",
-    [FIELD_DESCRIPTION] = "description",
-    [FIELD_NAMESPACE] = "namespace",
-    [FIELD_DIMENSIONS] = "dimensions",
-    [FIELD_ALARM_ARN] = "alarm_arn",
-    [FIELD_CONSOLE_URL] = "console_url",
-    [FIELD_THRESHOLD] = "threshold",
-    [FIELD_TOPIC_ARN] = "topic_arn",
-    [FIELD_SUBJECT] = "subject",
-    [FIELD_KIND] = "kind",
-    [FIELD_ROUTE] = "route",
-    [FIELD_TIMESTAMP] = "timestamp",
-    [FIELD_SOURCE] = "source",
-    [FIELD_DETAIL_TYPE] = "detail_type",
-    [FIELD_EXPRESSION] = "expression",
-    [FIELD_FINDING_SEVERITY] = "finding_severity",
+	[FIELD_ALERT_NAME] = "alert_name",
+	[FIELD_SEVERITY] = "severity",
+	[FIELD_ENVIRONMENT] = "environment",
+	[FIELD_REGION] = "region",
+	[FIELD_METRIC_NAME] = "metric_name",
+	[FIELD_METRIC_VALUE] = "metric_value",
+	[FIELD_ACCOUNT] = "account",
+	[FIELD_STATE] = "state",
+	[FIELD_OLD_STATE] = "old_state",
+	[FIELD_REASON] = "reason",
+	[FIELD_DESCRIPTION] = "description",
+	[FIELD_NAMESPACE] = "namespace",
+	[FIELD_DIMENSIONS] = "dimensions",
+	[FIELD_ALARM_ARN] = "alarm_arn",
+	[FIELD_CONSOLE_URL] = "console_url",
+	[FIELD_THRESHOLD] = "threshold",
+	[FIELD_TOPIC_ARN] = "topic_arn",
+	[FIELD_SUBJECT] = "subject",
+	[FIELD_KIND] = "kind",
+	[FIELD_ROUTE] = "route",
+	[FIELD_TIMESTAMP] = "timestamp",
+	[FIELD_SOURCE] = "source",
+	[FIELD_DETAIL_TYPE] = "detail_type",
+	[FIELD_EXPRESSION] = "expression",
+	[FIELD_FINDING_SEVERITY] = "finding_severity",
 };
 
 /* Where one {{name}} sits in a template. */
@@ -131,7 +131,7 @@ static int field_lookup(const char *name, size_t len)
 }
 
 bool render_template_valid(const char *tpl, const char **ret_bad_field,
-                           size_t *ret_bad_len)
+			   size_t *ret_bad_len)
 {
 	struct field_ref ref;
 	const char *p = tpl;
@@ -251,7 +251,7 @@ static bool kind_is_alarm(enum alert_kind kind)
  * of their own.
  */
 static int append_console_url(struct strbuf *out,
-                              const struct render_context *ctx)
+			      const struct render_context *ctx)
 {
 	const struct alert *alert = ctx->alert;
 	const char *region = ctx->region;
@@ -263,8 +263,8 @@ static int append_console_url(struct strbuf *out,
 
 	if (alert->kind == ALERT_KIND_GUARDDUTY) {
 		snprintf(prefix, sizeof(prefix),
-		         "https://%s.%s/guardduty/home?region=%s#/findings",
-		         region, console_domain(region), region);
+			 "https://%s.%s/guardduty/home?region=%s#/findings",
+			 region, console_domain(region), region);
 		return append_str(out, prefix);
 	}
 
@@ -272,8 +272,8 @@ static int append_console_url(struct strbuf *out,
 		return 0;
 
 	snprintf(prefix, sizeof(prefix),
-	         "https://%s.%s/cloudwatch/home?region=%s#alarmsV2:alarm/",
-	         region, console_domain(region), region);
+		 "https://%s.%s/cloudwatch/home?region=%s#alarmsV2:alarm/",
+		 region, console_domain(region), region);
 	r = append_str(out, prefix);
 	if (r < 0)
 		return r;
@@ -290,7 +290,7 @@ static const char *state_text(enum alert_state state)
 }
 
 static int append_field(struct strbuf *out, enum render_field field,
-                        const struct render_context *ctx)
+			const struct render_context *ctx)
 {
 	const struct alert *a = ctx->alert;
 	char text[64];
@@ -357,7 +357,7 @@ static int append_field(struct strbuf *out, enum render_field field,
 }
 
 int render_expand(const char *tpl, const struct render_context *ctx,
-                  char **ret_text)
+		  char **ret_text)
 {
 	struct strbuf out;
 	struct field_ref ref;
@@ -449,7 +449,7 @@ static size_t utf8_scan(const unsigned char *s, size_t len, bool *ret_valid)
  * of Maximal Subparts") and WHATWG and Python follow.
  */
 static int utf8_sanitize(const char *s, size_t len, char **ret_text,
-                         size_t *ret_len)
+			 size_t *ret_len)
 {
 	static const char replacement[] = "\xef\xbf\xbd";
 	const unsigned char *p = (const unsigned char *)s;
@@ -487,7 +487,7 @@ out:
 
 /* Expands tpl (NULL: empty) into valid UTF-8. */
 static int expand_sanitized(const char *tpl, const struct render_context *ctx,
-                            char **ret_text, size_t *ret_len)
+			    char **ret_text, size_t *ret_len)
 {
 	char *raw = NULL;
 	int r;
@@ -502,7 +502,7 @@ static int expand_sanitized(const char *tpl, const struct render_context *ctx,
 }
 
 static int set_string(json_t *object, const char *key, const char *s,
-                      size_t len)
+		      size_t len)
 {
 	json_t *value;
 
@@ -543,7 +543,7 @@ static size_t summary_prefix(const char *text, size_t len, bool *ret_cut)
  * back to the alert's name, then to "alert".
  */
 static int payload_summary(json_t *payload, const char *tpl,
-                           const struct render_context *ctx)
+			   const struct render_context *ctx)
 {
 	char *text = NULL;
 	char *cut = NULL;
@@ -588,7 +588,7 @@ out:
  * place of an empty expansion; with no fallback the key is left out.
  */
 static int payload_field(json_t *payload, const char *key, const char *tpl,
-                         const char *fallback, const struct render_context *ctx)
+			 const char *fallback, const struct render_context *ctx)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -610,7 +610,7 @@ out:
 }
 
 static int payload_details(json_t *payload, const struct config_template *tpl,
-                           const struct render_context *ctx)
+			   const struct render_context *ctx)
 {
 	json_t *details;
 	char *key = NULL;
@@ -659,7 +659,7 @@ out:
 }
 
 int render_payload(const struct config_template *tpl,
-                   const struct render_context *ctx, json_t **ret_payload)
+		   const struct render_context *ctx, json_t **ret_payload)
 {
 	json_t *payload;
 	char stamp[32];
@@ -685,7 +685,7 @@ int render_payload(const struct config_template *tpl,
 		goto out;
 
 	r = set_string(payload, "severity", ctx->severity,
-	               strlen(ctx->severity));
+		       strlen(ctx->severity));
 	if (r < 0)
 		goto out;
 
@@ -760,7 +760,7 @@ static bool action_valid(const char *action)
 {
 	return action &&
 	       (!strcmp(action, "trigger") || !strcmp(action, "acknowledge") ||
-	        !strcmp(action, "resolve"));
+		!strcmp(action, "resolve"));
 }
 
 static bool text_valid(const char *s)
@@ -774,7 +774,7 @@ static int encode(const json_t *body, char **ret_text, size_t *ret_len)
 
 	/* Non-ASCII as \u escapes: U+2028 and U+2029 never travel raw. */
 	text = json_dumps(body,
-	                  JSON_COMPACT | JSON_ENSURE_ASCII | JSON_ENCODE_ANY);
+			  JSON_COMPACT | JSON_ENSURE_ASCII | JSON_ENCODE_ANY);
 	if (!text)
 		return -ENOMEM;
 
@@ -801,7 +801,7 @@ static int detail_size_compare(const void *a, const void *b)
 }
 
 static int details_measure(json_t *details, struct detail_size **ret_sizes,
-                           size_t *ret_n)
+			   size_t *ret_n)
 {
 	struct detail_size *sizes;
 	const char *key;
@@ -851,7 +851,7 @@ out:
  * something is missing. -E2BIG when even no details at all do not fit.
  */
 static int body_trim(json_t *body, json_t *payload, char **ret_text,
-                     size_t *ret_len)
+		     size_t *ret_len)
 {
 	struct detail_size *sizes = NULL;
 	json_t *details;
@@ -918,9 +918,9 @@ static int body_set(json_t *body, const char *key, const char *value)
 }
 
 int render_event_body(const json_t *payload, const char *routing_key,
-                      const char *action, const char *dedup_key,
-                      const char *client, const char *client_url,
-                      char **ret_body, size_t *ret_len)
+		      const char *action, const char *dedup_key,
+		      const char *client, const char *client_url,
+		      char **ret_body, size_t *ret_len)
 {
 	bool trigger = action && !strcmp(action, "trigger");
 	json_t *body = NULL;

@@ -65,11 +65,11 @@ struct render_context {
  * render_payload() makes them valid where they enter JSON.
  */
 int render_expand(const char *tpl, const struct render_context *ctx,
-                  char **ret_text);
+		  char **ret_text);
 
 /* True when tpl names only known fields; else *ret_bad_field is set. */
 bool render_template_valid(const char *tpl, const char **ret_bad_field,
-                           size_t *ret_bad_len);
+			   size_t *ret_bad_len);
 
 /*
  * Renders the payload object: summary, source, severity, timestamp,
@@ -87,7 +87,7 @@ bool render_template_valid(const char *tpl, const char **ret_bad_field,
  *     left out when the template has none.
  */
 int render_payload(const struct config_template *tpl,
-                   const struct render_context *ctx, json_t **ret_payload);
+		   const struct render_context *ctx, json_t **ret_payload);
 
 /*
  * The dedup_key for an incident identity: the identity itself when it
@@ -112,8 +112,8 @@ int render_dedup_key(const char *identity, char **ret_key);
  * may be NULL for acknowledge and resolve.
  */
 int render_event_body(const json_t *payload, const char *routing_key,
-                      const char *action, const char *dedup_key,
-                      const char *client, const char *client_url,
-                      char **ret_body, size_t *ret_len);
+		      const char *action, const char *dedup_key,
+		      const char *client, const char *client_url,
+		      char **ret_body, size_t *ret_len);
 
 #endif

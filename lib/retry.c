@@ -3,9 +3,8 @@
  */
 #include "retry.h"
 
-int64_t retry_delay_ms(const struct retry_policy *policy,
-		       unsigned int attempts, int64_t retry_after_ms,
-		       uint32_t random)
+int64_t retry_delay_ms(const struct retry_policy *policy, unsigned int attempts,
+		       int64_t retry_after_ms, uint32_t random)
 {
 	int64_t delay = policy->initial_ms > 0 ? policy->initial_ms : 1;
 	int64_t half;
@@ -19,8 +18,9 @@ int64_t retry_delay_ms(const struct retry_policy *policy,
 	delay = half + (int64_t)(random % (uint64_t)(delay - half + 1));
 
 	if (retry_after_ms > delay)
-		delay = retry_after_ms < RETRY_AFTER_MAX_MS ? retry_after_ms
-							    : RETRY_AFTER_MAX_MS;
+		delay = retry_after_ms < RETRY_AFTER_MAX_MS
+				? retry_after_ms
+				: RETRY_AFTER_MAX_MS;
 	return delay;
 }
 

@@ -11,8 +11,8 @@
 #define RETRY_AFTER_MAX_MS (60 * 60 * 1000)
 
 struct retry_policy {
-	int64_t initial_ms; /* the delay after the first failure */
-	int64_t max_ms;     /* the cap on any delay */
+	int64_t initial_ms;  /* the delay after the first failure */
+	int64_t max_ms;      /* the cap on any delay */
 	int64_t deadline_ms; /* give up this long after the first attempt */
 };
 
@@ -24,9 +24,8 @@ struct retry_policy {
  * (retry_after_ms >= 0) is honoured when it asks for longer, even past
  * max_ms (the server knows its own limits), up to RETRY_AFTER_MAX_MS.
  */
-int64_t retry_delay_ms(const struct retry_policy *policy,
-		       unsigned int attempts, int64_t retry_after_ms,
-		       uint32_t random);
+int64_t retry_delay_ms(const struct retry_policy *policy, unsigned int attempts,
+		       int64_t retry_after_ms, uint32_t random);
 
 /*
  * True when an event first attempted at first_attempt_ms should be

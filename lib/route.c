@@ -12,10 +12,10 @@
 #include "route.h"
 
 static const char *const band_names[CONFIG_BAND_COUNT] = {
-    [CONFIG_BAND_LOW] = "low",
-    [CONFIG_BAND_MEDIUM] = "medium",
-    [CONFIG_BAND_HIGH] = "high",
-    [CONFIG_BAND_CRITICAL] = "critical",
+	[CONFIG_BAND_LOW] = "low",
+	[CONFIG_BAND_MEDIUM] = "medium",
+	[CONFIG_BAND_HIGH] = "high",
+	[CONFIG_BAND_CRITICAL] = "critical",
 };
 
 static bool glob_matches(const char *glob, const char *value)
@@ -65,7 +65,7 @@ static bool dimensions_match(const struct config_match *match,
 
 		for (size_t j = 0; j < alert->n_dimensions && !found; j++) {
 			const struct alert_dimension *have =
-			    &alert->dimensions[j];
+				&alert->dimensions[j];
 
 			found = have->name && !strcmp(have->name, want->name) &&
 				glob_matches(want->value, have->value);

@@ -15,8 +15,7 @@ const struct config_route *route_find(const struct config *config,
 				      const struct alert *alert);
 
 /* True when every matcher of match accepts the alert. */
-bool route_matches(const struct config_match *match,
-		   const struct alert *alert);
+bool route_matches(const struct config_match *match, const struct alert *alert);
 
 /*
  * The PagerDuty severity for a trigger of this alert on this route:

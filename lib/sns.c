@@ -36,9 +36,9 @@
 #define STRING_TO_SIGN_OVERHEAD 256
 
 static const char *const type_names[] = {
-    [SNS_TYPE_NOTIFICATION] = "Notification",
-    [SNS_TYPE_SUBSCRIPTION_CONFIRMATION] = "SubscriptionConfirmation",
-    [SNS_TYPE_UNSUBSCRIBE_CONFIRMATION] = "UnsubscribeConfirmation",
+	[SNS_TYPE_NOTIFICATION] = "Notification",
+	[SNS_TYPE_SUBSCRIPTION_CONFIRMATION] = "SubscriptionConfirmation",
+	[SNS_TYPE_UNSUBSCRIBE_CONFIRMATION] = "UnsubscribeConfirmation",
 };
 
 /* An envelope field kept in struct sns_message as a string. */
@@ -52,26 +52,26 @@ struct envelope_field {
 };
 
 static const struct envelope_field envelope_fields[] = {
-    {"MessageId", FIELD(message_id), ALL_TYPES, ALL_TYPES, "MessageId missing",
-     "MessageId is not a string"},
-    {"TopicArn", FIELD(topic_arn), ALL_TYPES, ALL_TYPES, "TopicArn missing",
-     "TopicArn is not a string"},
-    {"Subject", FIELD(subject), 0, NOTIFICATION, NULL,
-     "Subject is not a string"},
-    {"Message", FIELD(message), ALL_TYPES, ALL_TYPES, "Message missing",
-     "Message is not a string"},
-    {"Timestamp", FIELD(timestamp), ALL_TYPES, ALL_TYPES, "Timestamp missing",
-     "Timestamp is not a string"},
-    {"Signature", FIELD(signature), ALL_TYPES, ALL_TYPES, "Signature missing",
-     "Signature is not a string"},
-    {"SigningCertURL", FIELD(signing_cert_url), ALL_TYPES, ALL_TYPES,
-     "SigningCertURL missing", "SigningCertURL is not a string"},
-    {"SubscribeURL", FIELD(subscribe_url), CONFIRMATIONS, CONFIRMATIONS,
-     "SubscribeURL missing", "SubscribeURL is not a string"},
-    {"Token", FIELD(token), CONFIRMATIONS, CONFIRMATIONS, "Token missing",
-     "Token is not a string"},
-    {"UnsubscribeURL", FIELD(unsubscribe_url), 0, NOTIFICATION, NULL,
-     "UnsubscribeURL is not a string"},
+	{"MessageId", FIELD(message_id), ALL_TYPES, ALL_TYPES,
+	 "MessageId missing", "MessageId is not a string"},
+	{"TopicArn", FIELD(topic_arn), ALL_TYPES, ALL_TYPES, "TopicArn missing",
+	 "TopicArn is not a string"},
+	{"Subject", FIELD(subject), 0, NOTIFICATION, NULL,
+	 "Subject is not a string"},
+	{"Message", FIELD(message), ALL_TYPES, ALL_TYPES, "Message missing",
+	 "Message is not a string"},
+	{"Timestamp", FIELD(timestamp), ALL_TYPES, ALL_TYPES,
+	 "Timestamp missing", "Timestamp is not a string"},
+	{"Signature", FIELD(signature), ALL_TYPES, ALL_TYPES,
+	 "Signature missing", "Signature is not a string"},
+	{"SigningCertURL", FIELD(signing_cert_url), ALL_TYPES, ALL_TYPES,
+	 "SigningCertURL missing", "SigningCertURL is not a string"},
+	{"SubscribeURL", FIELD(subscribe_url), CONFIRMATIONS, CONFIRMATIONS,
+	 "SubscribeURL missing", "SubscribeURL is not a string"},
+	{"Token", FIELD(token), CONFIRMATIONS, CONFIRMATIONS, "Token missing",
+	 "Token is not a string"},
+	{"UnsubscribeURL", FIELD(unsubscribe_url), 0, NOTIFICATION, NULL,
+	 "UnsubscribeURL is not a string"},
 };
 
 /* A key of the string to sign and where its value lives. */
@@ -86,12 +86,12 @@ struct signed_field {
  * message), Timestamp, TopicArn, Type", in this byte order.
  */
 static const struct signed_field notification_signed[] = {
-    {"Message", FIELD(message), false},
-    {"MessageId", FIELD(message_id), false},
-    {"Subject", FIELD(subject), true},
-    {"Timestamp", FIELD(timestamp), false},
-    {"TopicArn", FIELD(topic_arn), false},
-    {"Type", FIELD(type_name), false},
+	{"Message", FIELD(message), false},
+	{"MessageId", FIELD(message_id), false},
+	{"Subject", FIELD(subject), true},
+	{"Timestamp", FIELD(timestamp), false},
+	{"TopicArn", FIELD(topic_arn), false},
+	{"Type", FIELD(type_name), false},
 };
 
 /*
@@ -99,13 +99,13 @@ static const struct signed_field notification_signed[] = {
  * MessageId, SubscribeURL, Timestamp, Token, TopicArn, Type".
  */
 static const struct signed_field confirmation_signed[] = {
-    {"Message", FIELD(message), false},
-    {"MessageId", FIELD(message_id), false},
-    {"SubscribeURL", FIELD(subscribe_url), false},
-    {"Timestamp", FIELD(timestamp), false},
-    {"Token", FIELD(token), false},
-    {"TopicArn", FIELD(topic_arn), false},
-    {"Type", FIELD(type_name), false},
+	{"Message", FIELD(message), false},
+	{"MessageId", FIELD(message_id), false},
+	{"SubscribeURL", FIELD(subscribe_url), false},
+	{"Timestamp", FIELD(timestamp), false},
+	{"Token", FIELD(token), false},
+	{"TopicArn", FIELD(topic_arn), false},
+	{"Type", FIELD(type_name), false},
 };
 
 static void set_reason(const char **ret_reason, const char *reason)
@@ -459,8 +459,8 @@ out:
 int sns_region_valid(const char *region)
 {
 	static const char *const directions[] = {
-	    "east",      "west",      "north",     "south",     "central",
-	    "northeast", "northwest", "southeast", "southwest",
+		"east",      "west",      "north",     "south",     "central",
+		"northeast", "northwest", "southeast", "southwest",
 	};
 	const char *p = region;
 	const char *word;
@@ -746,7 +746,7 @@ static int base64_decode(const char *in, unsigned char *out, size_t out_max,
 			if (out_len >= out_max)
 				return -E2BIG;
 			out[out_len++] =
-			    (unsigned char)(triple >> (16 - 8 * j));
+				(unsigned char)(triple >> (16 - 8 * j));
 		}
 	}
 

@@ -84,11 +84,11 @@ enum store_stmt {
  * The head of each order_key is the row with the smallest id; only heads
  * may be sent, which keeps a resolve behind its trigger.
  */
-#define OUTBOX_COLUMNS                                                     \
-	"o.id, o.kind, o.order_key, o.target, o.action, o.body, o.detail," \
+#define OUTBOX_COLUMNS                                                         \
+	"o.id, o.kind, o.order_key, o.target, o.action, o.body, o.detail,"     \
 	" o.created_ms, o.attempts, o.next_attempt_ms, o.last_error"
-#define OUTBOX_IS_HEAD                                                     \
-	"o.id = (SELECT MIN(h.id) FROM outbox h"                           \
+#define OUTBOX_IS_HEAD                                                         \
+	"o.id = (SELECT MIN(h.id) FROM outbox h"                               \
 	" WHERE h.order_key = o.order_key)"
 
 static const char *const stmt_sql[STMT_COUNT] = {
@@ -403,8 +403,7 @@ int store_seen_check(struct store *store, const char *message_id,
 }
 
 int store_seen_add(struct store *store, const char *message_id,
-		   const char *topic_arn, const char *type,
-		   int64_t received_ms)
+		   const char *topic_arn, const char *type, int64_t received_ms)
 {
 	sqlite3_stmt *stmt = stmt_get(store, STMT_SEEN_ADD);
 
@@ -624,8 +623,8 @@ int store_outbox_due(struct store *store, const char *target, int64_t now_ms,
 		return 0;
 	}
 
-	stmt = stmt_get(store, target ? STMT_OUTBOX_DUE
-				      : STMT_OUTBOX_DUE_NO_TARGET);
+	stmt = stmt_get(store,
+			target ? STMT_OUTBOX_DUE : STMT_OUTBOX_DUE_NO_TARGET);
 	if (target)
 		bind_text(stmt, 1, target);
 	sqlite3_bind_int64(stmt, 2, now_ms);

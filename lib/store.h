@@ -64,11 +64,11 @@ struct store_incident {
 	char *identity;
 	enum incident_status status;
 	int64_t changed_at_ms;
-	char *target;   /* the target paged, used again for the resolve */
+	char *target; /* the target paged, used again for the resolve */
 	char *route;
 	char *alert_name;
 	char *severity;
-	int64_t opened_ms;  /* when first triggered, 0 if never */
+	int64_t opened_ms; /* when first triggered, 0 if never */
 	int64_t updated_ms;
 };
 

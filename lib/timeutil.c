@@ -275,8 +275,8 @@ int timeutil_parse_duration(const char *s, int64_t *ret_ms)
 		const char *suffix;
 		int64_t ms;
 	} units[] = {
-	    {"ms", 1},          {"s", MS_PER_SECOND}, {"m", MS_PER_MINUTE},
-	    {"h", MS_PER_HOUR}, {"d", MS_PER_DAY},    {"", MS_PER_SECOND},
+		{"ms", 1},          {"s", MS_PER_SECOND}, {"m", MS_PER_MINUTE},
+		{"h", MS_PER_HOUR}, {"d", MS_PER_DAY},    {"", MS_PER_SECOND},
 	};
 	const char *p = s;
 	int64_t value = 0;

@@ -104,8 +104,11 @@ char *strbuf_detach(struct strbuf *sb, size_t *ret_len)
 {
 	char *data;
 
-	if (!sb->data && strbuf_reserve(sb, 0) < 0)
-		return NULL;
+	if (!sb->data) {
+		if (strbuf_reserve(sb, 0) < 0)
+			return NULL;
+		sb->data[0] = '\0';
+	}
 
 	data = sb->data;
 	if (ret_len)

@@ -58,8 +58,8 @@ static void test_invalid_event_dead_lettered(void **state)
 	fakepd_script(s->pd, (struct fakepd_answer){400, -1, 0}, 1);
 	post_alarm(s, "cpu-high-a", "ALARM", 0);
 
-	assert_true(harness_log_wait(&s->h, "event=delivery.dead_lettered",
-				     10000));
+	assert_true(
+		harness_log_wait(&s->h, "event=delivery.dead_lettered", 10000));
 	assert_true(harness_log_wait(&s->h, "payload.summary", 1000));
 	assert_int_equal(fakepd_count(s->pd), 1);
 
@@ -92,9 +92,8 @@ static void test_rate_limited_honours_retry_after(void **state)
 	assert_true(took >= 1900);
 	assert_int_equal(fakepd_count(s->pd), 2);
 	assert_int_equal(fakepd_status(s->pd, 0), 429);
-	assert_true(harness_metric(&s->h,
-				   "alertbridge_deliveries_total{result="
-				   "\"rate_limited\"}") == 1);
+	assert_true(harness_metric(&s->h, "alertbridge_deliveries_total{result="
+					  "\"rate_limited\"}") == 1);
 }
 
 /* 500s: retried with backoff until accepted. */

@@ -20,12 +20,16 @@
 #include "testkeys.h"
 #include "timeutil.h"
 
-#define REAL_ALARM FIXTURES_DIR "/sns/real-signed/cloudwatch-alarm-ca-central-1-2022.json"
-#define ALARM_ARN  "arn:aws:cloudwatch:ca-central-1:017790921725:alarm:Test alarm"
+#define REAL_ALARM                                                             \
+	FIXTURES_DIR "/sns/real-signed/"                                       \
+		     "cloudwatch-alarm-ca-central-1-2022.json"
+#define ALARM_ARN                                                              \
+	"arn:aws:cloudwatch:ca-central-1:017790921725:alarm:Test alarm"
 #define TOPIC_CA   "arn:aws:sns:ca-central-1:017790921725:test-sre-bot"
 #define TOPIC_TEST "arn:aws:sns:us-east-1:123456789012:alertbridge-test"
 #define AS_OF      "2022-09-25T18:51:00Z"
-#define TEST_CERT  "SimpleNotificationService-0123456789abcdef0123456789abcdef.pem"
+#define TEST_CERT                                                              \
+	"SimpleNotificationService-0123456789abcdef0123456789abcdef.pem"
 #define TEST_CERT_URL_CA "https://sns.ca-central-1.amazonaws.com/" TEST_CERT
 
 struct world {
@@ -50,8 +54,7 @@ static int setup(void **state)
 	assert_int_equal(testkey_write_cert(w->key, w->h.cert_dir, TEST_CERT),
 			 0);
 
-	assert_int_equal(harness_write_standard_config(&w->h,
-						       fakepd_url(w->pd),
+	assert_int_equal(harness_write_standard_config(&w->h, fakepd_url(w->pd),
 						       AS_OF, ""),
 			 0);
 	assert_int_equal(harness_start(&w->h), 0);
@@ -80,17 +83,14 @@ static json_t *load_real_alarm(void)
 	return env;
 }
 
-static long post(struct world *w, const char *body,
-		 struct harness_response *r)
+static long post(struct world *w, const char *body, struct harness_response *r)
 {
-	assert_int_equal(harness_post(&w->h, "/sns", body, strlen(body), NULL,
-				      r),
-			 0);
+	assert_int_equal(
+		harness_post(&w->h, "/sns", body, strlen(body), NULL, r), 0);
 	return r->status;
 }
 
-static long post_json(struct world *w, json_t *env,
-		      struct harness_response *r)
+static long post_json(struct world *w, json_t *env, struct harness_response *r)
 {
 	char *body = json_dumps(env, 0);
 	long status = post(w, body, r);
@@ -122,8 +122,8 @@ static char *signed_notification(struct world *w, const char *message_id,
 {
 	json_t *env = testkey_notification(message_id, topic, NULL, message,
 					   w->as_of_ms);
-	char *body = testkey_sign_envelope(w->key, env, version,
-					   TEST_CERT_URL_CA);
+	char *body =
+		testkey_sign_envelope(w->key, env, version, TEST_CERT_URL_CA);
 
 	json_decref(env);
 	assert_non_null(body);
@@ -135,33 +135,33 @@ static void assert_runbook_event(json_t *event, const char *action)
 	json_t *payload = json_object_get(event, "payload");
 	json_t *details = json_object_get(payload, "custom_details");
 
-	assert_string_equal(json_string_value(json_object_get(event,
-							      "routing_key")),
-			    HARNESS_KEY_PRIMARY);
-	assert_string_equal(json_string_value(json_object_get(event,
-							      "event_action")),
-			    action);
-	assert_string_equal(json_string_value(json_object_get(event,
-							      "dedup_key")),
-			    ALARM_ARN);
-	assert_string_equal(json_string_value(json_object_get(payload,
-							      "summary")),
-			    "GhostLine Alert: Test alarm");
-	assert_string_equal(json_string_value(json_object_get(payload,
-							      "source")),
-			    "aws-cloudwatch");
-	assert_string_equal(json_string_value(json_object_get(payload,
-							      "severity")),
-			    "critical");
-	assert_string_equal(json_string_value(json_object_get(details,
-							      "environment")),
-			    "production");
-	assert_string_equal(json_string_value(json_object_get(details,
-							      "region")),
-			    "ca-central-1");
-	assert_string_equal(json_string_value(json_object_get(details,
-							      "metric")),
-			    "ConcurrentExecutions");
+	assert_string_equal(
+		json_string_value(json_object_get(event, "routing_key")),
+		HARNESS_KEY_PRIMARY);
+	assert_string_equal(
+		json_string_value(json_object_get(event, "event_action")),
+		action);
+	assert_string_equal(
+		json_string_value(json_object_get(event, "dedup_key")),
+		ALARM_ARN);
+	assert_string_equal(
+		json_string_value(json_object_get(payload, "summary")),
+		"GhostLine Alert: Test alarm");
+	assert_string_equal(
+		json_string_value(json_object_get(payload, "source")),
+		"aws-cloudwatch");
+	assert_string_equal(
+		json_string_value(json_object_get(payload, "severity")),
+		"critical");
+	assert_string_equal(
+		json_string_value(json_object_get(details, "environment")),
+		"production");
+	assert_string_equal(
+		json_string_value(json_object_get(details, "region")),
+		"ca-central-1");
+	assert_string_equal(
+		json_string_value(json_object_get(details, "metric")),
+		"ConcurrentExecutions");
 }
 
 /* The real signed alarm pages; an OK signed with a test key resolves. */
@@ -178,9 +178,9 @@ static void test_real_alarm_triggers_then_ok_resolves(void **state)
 	char *ok_body;
 	json_t *event;
 
-	assert_int_equal(harness_post(&w->h, "/sns", body, strlen(body),
-				      headers, &r),
-			 0);
+	assert_int_equal(
+		harness_post(&w->h, "/sns", body, strlen(body), headers, &r),
+		0);
 	assert_int_equal(r.status, 200);
 	assert_string_equal(r.body, "accepted\n");
 
@@ -214,8 +214,7 @@ static void test_real_alarm_triggers_then_ok_resolves(void **state)
 	free(ok_message);
 	free(ok_body);
 	ok_message = alarm_message("ALARM", "2022-09-25T18:52:00.000+0000");
-	ok_body = signed_notification(w, "late-0001", TOPIC_CA, ok_message,
-				      1);
+	ok_body = signed_notification(w, "late-0001", TOPIC_CA, ok_message, 1);
 	assert_int_equal(post(w, ok_body, &r), 200);
 	assert_true(harness_log_wait(&w->h, "why=stale", 5000));
 	assert_int_equal(fakepd_count(w->pd), 2);
@@ -228,8 +227,8 @@ static void test_real_alarm_triggers_then_ok_resolves(void **state)
 static void test_tampered_fields_refused(void **state)
 {
 	struct world *w = *state;
-	static const char *const fields[] = {"Message", "MessageId",
-					     "Subject", "Timestamp",
+	static const char *const fields[] = {"Message",  "MessageId",
+					     "Subject",  "Timestamp",
 					     "TopicArn", "Signature"};
 	struct harness_response r;
 
@@ -276,10 +275,11 @@ static void test_wrong_certificate_refused(void **state)
 	struct harness_response r;
 	json_t *env = testkey_notification("wrong-cert-1", TOPIC_CA, NULL,
 					   "hello", w->as_of_ms);
-	char *body = testkey_sign_envelope(
-		w->key, env, 1,
-		"https://sns.ca-central-1.amazonaws.com/"
-		"SimpleNotificationService-56e67fcb41f6fec09b0196692625d385.pem");
+	char *body =
+		testkey_sign_envelope(w->key, env, 1,
+				      "https://sns.ca-central-1.amazonaws.com/"
+				      "SimpleNotificationService-"
+				      "56e67fcb41f6fec09b0196692625d385.pem");
 
 	assert_int_equal(post(w, body, &r), 403);
 	assert_int_equal(fakepd_count(w->pd), 0);
@@ -318,9 +318,9 @@ static void test_bad_inputs(void **state)
 
 	/* Headers that disagree with the body. */
 	body = signed_notification(w, "hdr-1", TOPIC_TEST, "hi", 2);
-	assert_int_equal(harness_post(&w->h, "/sns", body, strlen(body),
-				      mismatch, &r),
-			 0);
+	assert_int_equal(
+		harness_post(&w->h, "/sns", body, strlen(body), mismatch, &r),
+		0);
 	assert_int_equal(r.status, 400);
 	free(body);
 
@@ -399,9 +399,9 @@ static void test_signed_types_and_versions(void **state)
 
 	/* An unsubscribe is recorded and answered, never acted on. */
 	{
-		json_t *env = testkey_notification("unsub-1", TOPIC_TEST,
-						   NULL, "You have chosen to"
-							 " deactivate",
+		json_t *env = testkey_notification("unsub-1", TOPIC_TEST, NULL,
+						   "You have chosen to"
+						   " deactivate",
 						   w->as_of_ms);
 
 		json_object_set_new(env, "Type",
@@ -411,8 +411,7 @@ static void test_signed_types_and_versions(void **state)
 			json_string("https://sns.us-east-1.amazonaws.com/"
 				    "?Action=ConfirmSubscription&Token=t"));
 		json_object_set_new(env, "Token", json_string("t0k3n"));
-		body = testkey_sign_envelope(w->key, env, 2,
-					     TEST_CERT_URL_CA);
+		body = testkey_sign_envelope(w->key, env, 2, TEST_CERT_URL_CA);
 		assert_int_equal(post(w, body, &r), 200);
 		assert_true(harness_log_wait(
 			&w->h, "event=subscription.unsubscribed", 5000));
@@ -432,9 +431,9 @@ static void test_health_endpoints(void **state)
 	assert_int_equal(r.status, 200);
 	assert_string_equal(r.body, "ready\n");
 	assert_true(harness_metric(&w->h, "alertbridge_outbox_depth") >= 0);
-	assert_true(harness_metric(&w->h,
-				   "alertbridge_ingest_duration_seconds_count")
-		    >= 0);
+	assert_true(harness_metric(
+			    &w->h,
+			    "alertbridge_ingest_duration_seconds_count") >= 0);
 }
 
 /* A testing: section without --not-production: refused at start. */
@@ -449,8 +448,8 @@ static void test_testing_settings_need_flag(void **state)
 	free(log);
 
 	/* The running daemon warned at its own start. */
-	assert_true(harness_log_wait(&w->h, "event=config.testing_settings",
-				     1000));
+	assert_true(
+		harness_log_wait(&w->h, "event=config.testing_settings", 1000));
 }
 
 int main(void)
@@ -469,8 +468,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_health_endpoints, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(
-			test_testing_settings_need_flag, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_testing_settings_need_flag,
+						setup, teardown),
 	};
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);

@@ -29,7 +29,7 @@ static int failures;
 static void fail(const char *sample, const char *what, int r)
 {
 	fprintf(stderr, "render_samples: %s: %s: %s\n", sample, what,
-	        strerror(-r));
+		strerror(-r));
 	failures++;
 }
 
@@ -70,7 +70,7 @@ static int clean_dir(const char *dir)
 }
 
 static void write_sample(const char *kind, const char *name, const char *body,
-                         size_t len)
+			 size_t len)
 {
 	char path[4096];
 	int r;
@@ -90,9 +90,9 @@ static void alert_ca_central(struct alert *a)
 	a->old_state = ALERT_STATE_INSUFFICIENT_DATA;
 	a->name = "Test alarm";
 	a->reason = "Threshold Crossed: 1 out of the last 1 datapoints "
-	            "[6.0 (25/09/22 18:49:00)] was greater than the "
-	            "threshold (5.0) (minimum 1 datapoint for OK -> ALARM "
-	            "transition).";
+		    "[6.0 (25/09/22 18:49:00)] was greater than the "
+		    "threshold (5.0) (minimum 1 datapoint for OK -> ALARM "
+		    "transition).";
 	a->account = "017790921725";
 	a->region = "ca-central-1";
 	a->arn = ARN_TEST_ALARM;
@@ -107,63 +107,63 @@ static void alert_ca_central(struct alert *a)
 }
 
 static struct config_detail runbook_details[] = {
-    {"environment", "{{environment}}"},
-    {"region", "{{region}}"},
-    {"metric", "{{metric_name}}"},
-    {"value", "{{metric_value}}"},
+	{"environment", "{{environment}}"},
+	{"region", "{{region}}"},
+	{"metric", "{{metric_name}}"},
+	{"value", "{{metric_value}}"},
 };
 
 static const struct config_template runbook = {
-    .name = "runbook",
-    .summary = "GhostLine Alert: {{alert_name}}",
-    .source = "aws-cloudwatch",
-    .details = runbook_details,
-    .n_details = ARRAY_SIZE(runbook_details),
+	.name = "runbook",
+	.summary = "GhostLine Alert: {{alert_name}}",
+	.source = "aws-cloudwatch",
+	.details = runbook_details,
+	.n_details = ARRAY_SIZE(runbook_details),
 };
 
 /* Every field, in every part of the payload. */
 static struct config_detail every_details[] = {
-    {"alert_name", "{{alert_name}}"},
-    {"severity", "{{severity}}"},
-    {"environment", "{{environment}}"},
-    {"region", "{{region}}"},
-    {"metric_name", "{{metric_name}}"},
-    {"metric_value", "{{metric_value}}"},
-    {"account", "{{account}}"},
-    {"state", "{{state}} (was {{old_state}})"},
-    {"reason", "{{reason}}"},
-    {"description", "{{description}}"},
-    {"namespace", "{{namespace}}"},
-    {"dimensions", "{{dimensions}}"},
-    {"alarm_arn", "{{alarm_arn}}"},
-    {"console_url", "{{console_url}}"},
-    {"threshold", "{{threshold}}"},
-    {"topic_arn", "{{topic_arn}}"},
-    {"subject", "{{subject}}"},
-    {"kind", "{{kind}}"},
-    {"route", "{{route}}"},
-    {"timestamp", "{{timestamp}}"},
-    {"source", "{{source}}"},
-    {"detail_type", "{{detail_type}}"},
-    {"expression", "{{expression}}"},
-    {"finding_severity", "{{finding_severity}}"},
+	{"alert_name", "{{alert_name}}"},
+	{"severity", "{{severity}}"},
+	{"environment", "{{environment}}"},
+	{"region", "{{region}}"},
+	{"metric_name", "{{metric_name}}"},
+	{"metric_value", "{{metric_value}}"},
+	{"account", "{{account}}"},
+	{"state", "{{state}} (was {{old_state}})"},
+	{"reason", "{{reason}}"},
+	{"description", "{{description}}"},
+	{"namespace", "{{namespace}}"},
+	{"dimensions", "{{dimensions}}"},
+	{"alarm_arn", "{{alarm_arn}}"},
+	{"console_url", "{{console_url}}"},
+	{"threshold", "{{threshold}}"},
+	{"topic_arn", "{{topic_arn}}"},
+	{"subject", "{{subject}}"},
+	{"kind", "{{kind}}"},
+	{"route", "{{route}}"},
+	{"timestamp", "{{timestamp}}"},
+	{"source", "{{source}}"},
+	{"detail_type", "{{detail_type}}"},
+	{"expression", "{{expression}}"},
+	{"finding_severity", "{{finding_severity}}"},
 };
 
 static const struct config_template every = {
-    .name = "every",
-    .summary = "{{state}}: {{alert_name}} ({{reason}})",
-    .source = "{{account}}/{{region}}/{{alarm_arn}}",
-    .component = "{{namespace}}/{{metric_name}}",
-    .group = "{{environment}}",
-    .class_name = "{{kind}} {{description}}",
-    .details = every_details,
-    .n_details = ARRAY_SIZE(every_details),
+	.name = "every",
+	.summary = "{{state}}: {{alert_name}} ({{reason}})",
+	.source = "{{account}}/{{region}}/{{alarm_arn}}",
+	.component = "{{namespace}}/{{metric_name}}",
+	.group = "{{environment}}",
+	.class_name = "{{kind}} {{description}}",
+	.details = every_details,
+	.n_details = ARRAY_SIZE(every_details),
 };
 
 /* Renders one event into DIR/valid; returns the body (free() it). */
 static char *sample(const char *name, const struct config_template *tpl,
-                    const struct render_context *ctx, const char *action,
-                    const char *dedup_key)
+		    const struct render_context *ctx, const char *action,
+		    const char *dedup_key)
 {
 	json_t *payload = NULL;
 	char *body = NULL;
@@ -179,8 +179,8 @@ static char *sample(const char *name, const struct config_template *tpl,
 	}
 
 	r = render_event_body(payload, "R0UT1NGKEY0000000000000000000000",
-	                      action, dedup_key, "alertbridge",
-	                      "https://github.com/alertbridge", &body, &len);
+			      action, dedup_key, "alertbridge",
+			      "https://github.com/alertbridge", &body, &len);
 	json_decref(payload);
 	if (r < 0) {
 		fail(name, "render_event_body", r);
@@ -192,8 +192,8 @@ static char *sample(const char *name, const struct config_template *tpl,
 }
 
 static void sample_free(const char *name, const struct config_template *tpl,
-                        const struct render_context *ctx, const char *action,
-                        const char *dedup_key)
+			const struct render_context *ctx, const char *action,
+			const char *dedup_key)
 {
 	free(sample(name, tpl, ctx, action, dedup_key));
 }
@@ -214,26 +214,26 @@ static char *repeat(const char *unit, size_t n)
 static void samples_runbook(void)
 {
 	static const char *const severities[] = {"critical", "error", "warning",
-	                                         "info"};
+						 "info"};
 	struct render_context ctx;
 	struct alert a;
 	char name[64];
 
 	alert_ca_central(&a);
 	ctx = (struct render_context){&a, "critical", "production",
-	                              "ca-central-1", "runbook"};
+				      "ca-central-1", "runbook"};
 
 	sample_free("trigger-runbook", &runbook, &ctx, "trigger",
-	            ARN_TEST_ALARM);
+		    ARN_TEST_ALARM);
 	sample_free("trigger-no-dedup-key", &runbook, &ctx, "trigger", NULL);
 	sample_free("resolve-bare", NULL, &ctx, "resolve", ARN_TEST_ALARM);
 	sample_free("acknowledge-bare", NULL, &ctx, "acknowledge",
-	            ARN_TEST_ALARM);
+		    ARN_TEST_ALARM);
 
 	a.state = ALERT_STATE_OK;
 	a.old_state = ALERT_STATE_ALARM;
 	sample_free("resolve-with-payload", &runbook, &ctx, "resolve",
-	            ARN_TEST_ALARM);
+		    ARN_TEST_ALARM);
 
 	for (size_t i = 0; i < ARRAY_SIZE(severities); i++) {
 		ctx.severity = severities[i];
@@ -245,35 +245,35 @@ static void samples_runbook(void)
 static void samples_hostile(void)
 {
 	struct alert_dimension dims[] = {
-	    {"Instance\"Id", "i-\\123\n"},
-	    {"\xe2\x80\xa8", "\xff\xfe"},
+		{"Instance\"Id", "i-\\123\n"},
+		{"\xe2\x80\xa8", "\xff\xfe"},
 	};
 	struct render_context ctx;
 	struct alert a;
 
 	alert_ca_central(&a);
-	a.name =
-	    "\"quoted\" \\back\\ \x01\x1f\x7f\n\t\r "
-	    "\xe2\x80\xa8\xe2\x80\xa9 </script> {{region}} \xf0\x9f\x9a\xa8";
+	a.name = "\"quoted\" \\back\\ \x01\x1f\x7f\n\t\r "
+		 "\xe2\x80\xa8\xe2\x80\xa9 </script> {{region}} "
+		 "\xf0\x9f\x9a\xa8";
 	a.reason = "lone \xff, cut \xe2\x82, overlong \xc0\xaf, "
-	           "surrogate \xed\xa0\x80, past max \xf4\x90\x80\x80";
+		   "surrogate \xed\xa0\x80, past max \xf4\x90\x80\x80";
 	a.description =
-	    "\xef\xbb\xbf BOM, \xc3\xa9, \xef\xbf\xbe, \xf4\x8f\xbf\xbf";
+		"\xef\xbb\xbf BOM, \xc3\xa9, \xef\xbf\xbe, \xf4\x8f\xbf\xbf";
 	a.account = "{{account}}";
 	a.source = "aws.\xffguardduty";
 	a.detail_type = "a\x0b\x0c\x08z";
 	a.dimensions = dims;
 	a.n_dimensions = ARRAY_SIZE(dims);
 	ctx = (struct render_context){&a, "warning", "prod\"uction\x01",
-	                              "ca-central-1", "route\xff"};
+				      "ca-central-1", "route\xff"};
 
 	sample_free("hostile-values", &every, &ctx, "trigger",
-	            "dedup \"key\" \\ \xc3\xa9");
+		    "dedup \"key\" \\ \xc3\xa9");
 }
 
 /* The trigger for an incident of identity n bytes long. */
 static void sample_identity(const char *name, size_t n,
-                            const struct render_context *ctx)
+			    const struct render_context *ctx)
 {
 	char *identity = repeat("k", n);
 	char *key = NULL;
@@ -294,18 +294,18 @@ static void sample_identity(const char *name, size_t n,
  * of them is 384 KB once encoded, so of three such details two must go.
  */
 static struct config_detail escaped_details[] = {
-    {"first", "{{reason}}"},
-    {"second", "{{reason}}"},
-    {"third", "{{reason}}"},
-    {"small", "{{metric_name}}"},
+	{"first", "{{reason}}"},
+	{"second", "{{reason}}"},
+	{"third", "{{reason}}"},
+	{"small", "{{metric_name}}"},
 };
 
 static const struct config_template escaped = {
-    .name = "escaped",
-    .summary = "{{alert_name}}",
-    .source = "aws-cloudwatch",
-    .details = escaped_details,
-    .n_details = ARRAY_SIZE(escaped_details),
+	.name = "escaped",
+	.summary = "{{alert_name}}",
+	.source = "aws-cloudwatch",
+	.details = escaped_details,
+	.n_details = ARRAY_SIZE(escaped_details),
 };
 
 static void samples_limits(void)
@@ -317,7 +317,7 @@ static void samples_limits(void)
 
 	alert_ca_central(&a);
 	ctx = (struct render_context){&a, "error", "production", "ca-central-1",
-	                              "limits"};
+				      "limits"};
 
 	/* A summary far past 1024 characters, of four-byte characters. */
 	name = repeat("\xf0\x9f\x9a\xa8", 3000);
@@ -333,7 +333,7 @@ static void samples_limits(void)
 	reason = repeat("\x01", RENDER_FIELD_MAX);
 	a.reason = reason;
 	sample_free("max-body-escaped", &escaped, &ctx, "trigger",
-	            ARN_TEST_ALARM);
+		    ARN_TEST_ALARM);
 	free(reason);
 }
 
@@ -341,24 +341,24 @@ static void samples_guardduty(void)
 {
 	struct render_context ctx;
 	struct alert a = {
-	    .kind = ALERT_KIND_GUARDDUTY,
-	    .name = "UnauthorizedAccess:EC2/SSHBruteForce",
-	    .description = "198.51.100.0 is performing SSH brute force "
-	                   "attacks against i-99999999.",
-	    .account = "123456789012",
-	    .region = "us-east-1",
-	    .arn = "arn:aws:guardduty:us-east-1:123456789012:detector/"
-	           "123456/finding/0123456789abcdef",
-	    .source = "aws.guardduty",
-	    .detail_type = "GuardDuty Finding",
-	    .finding_severity = 8.0,
-	    .severity_band = "high",
-	    .changed_at_ms = 1541708700000,
+		.kind = ALERT_KIND_GUARDDUTY,
+		.name = "UnauthorizedAccess:EC2/SSHBruteForce",
+		.description = "198.51.100.0 is performing SSH brute force "
+			       "attacks against i-99999999.",
+		.account = "123456789012",
+		.region = "us-east-1",
+		.arn = "arn:aws:guardduty:us-east-1:123456789012:detector/"
+		       "123456/finding/0123456789abcdef",
+		.source = "aws.guardduty",
+		.detail_type = "GuardDuty Finding",
+		.finding_severity = 8.0,
+		.severity_band = "high",
+		.changed_at_ms = 1541708700000,
 	};
 
 	a.identity = a.arn;
 	ctx = (struct render_context){&a, "critical", "production", "us-east-1",
-	                              "guardduty"};
+				      "guardduty"};
 	sample_free("guardduty", &every, &ctx, "trigger", a.arn);
 }
 
@@ -371,10 +371,10 @@ static void sample_huge_details(void)
 	size_t len = 0;
 	int r;
 
-	payload =
-	    json_pack("{s:s, s:s, s:s, s:{s:s, s:s}}", "summary",
-	              "Huge details", "source", "aws-cloudwatch", "severity",
-	              "info", "custom_details", "huge", huge, "small", "kept");
+	payload = json_pack("{s:s, s:s, s:s, s:{s:s, s:s}}", "summary",
+			    "Huge details", "source", "aws-cloudwatch",
+			    "severity", "info", "custom_details", "huge", huge,
+			    "small", "kept");
 	free(huge);
 	if (!payload) {
 		fail("max-body", "json_pack", -ENOMEM);
@@ -382,7 +382,7 @@ static void sample_huge_details(void)
 	}
 
 	r = render_event_body(payload, "R", "trigger", "k", NULL, NULL, &body,
-	                      &len);
+			      &len);
 	if (r < 0)
 		fail("max-body", "render_event_body", r);
 	else
@@ -403,18 +403,18 @@ static void samples_invalid(const char *valid_body)
 		const char *path;  /* "payload.severity" or "routing_key" */
 		const char *value; /* JSON text; NULL deletes the key */
 	} cases[] = {
-	    {"severity-fatal", "payload.severity", "\"fatal\""},
-	    {"severity-missing", "payload.severity", NULL},
-	    {"summary-missing", "payload.summary", NULL},
-	    {"summary-number", "payload.summary", "42"},
-	    {"source-missing", "payload.source", NULL},
-	    {"custom-details-array", "payload.custom_details", "[\"x\"]"},
-	    {"routing-key-missing", "routing_key", NULL},
-	    {"routing-key-number", "routing_key", "7"},
-	    {"action-escalate", "event_action", "\"escalate\""},
-	    {"action-missing", "event_action", NULL},
-	    {"dedup-key-object", "dedup_key", "{}"},
-	    {"payload-string", "payload", "\"payload\""},
+		{"severity-fatal", "payload.severity", "\"fatal\""},
+		{"severity-missing", "payload.severity", NULL},
+		{"summary-missing", "payload.summary", NULL},
+		{"summary-number", "payload.summary", "42"},
+		{"source-missing", "payload.source", NULL},
+		{"custom-details-array", "payload.custom_details", "[\"x\"]"},
+		{"routing-key-missing", "routing_key", NULL},
+		{"routing-key-number", "routing_key", "7"},
+		{"action-escalate", "event_action", "\"escalate\""},
+		{"action-missing", "event_action", NULL},
+		{"dedup-key-object", "dedup_key", "{}"},
+		{"payload-string", "payload", "\"payload\""},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -429,9 +429,9 @@ static void samples_invalid(const char *valid_body)
 		}
 
 		if (cases[i].value)
-			json_object_set_new(
-			    parent, key,
-			    json_loads(cases[i].value, JSON_DECODE_ANY, NULL));
+			json_object_set_new(parent, key,
+					    json_loads(cases[i].value,
+						       JSON_DECODE_ANY, NULL));
 		else
 			json_object_del(parent, key);
 
@@ -440,7 +440,7 @@ static void samples_invalid(const char *valid_body)
 			fail(cases[i].name, "json_dumps", -ENOMEM);
 		else
 			write_sample("invalid", cases[i].name, text,
-			             strlen(text));
+				     strlen(text));
 		free(text);
 		json_decref(body);
 	}
@@ -470,7 +470,7 @@ int main(int argc, char **argv)
 	}
 	if (r < 0) {
 		fprintf(stderr, "render_samples: %s: %s\n", out_dir,
-		        strerror(-r));
+			strerror(-r));
 		return 1;
 	}
 
@@ -482,9 +482,9 @@ int main(int argc, char **argv)
 
 	alert_ca_central(&a);
 	ctx = (struct render_context){&a, "critical", "production",
-	                              "ca-central-1", "runbook"};
+				      "ca-central-1", "runbook"};
 	body = sample("base-for-invalid", &runbook, &ctx, "trigger",
-	              ARN_TEST_ALARM);
+		      ARN_TEST_ALARM);
 	if (body)
 		samples_invalid(body);
 	free(body);

@@ -20,9 +20,9 @@
 
 #include "util.h"
 
-#define FAKEPD_BODY_MAX (1024 * 1024)
+#define FAKEPD_BODY_MAX    (1024 * 1024)
 #define FAKEPD_MAX_RECORDS 20000
-#define FAKEPD_MAX_SCRIPT 1024
+#define FAKEPD_MAX_SCRIPT  1024
 
 struct record {
 	json_t *body;
@@ -119,10 +119,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	pthread_mutex_unlock(&pd->lock);
 
 	if (answer.status == 202)
-		text = "{\"status\":\"success\",\"message\":\"Event processed\","
+		text = "{\"status\":\"success\",\"message\":\"Event "
+		       "processed\","
 		       "\"dedup_key\":\"x\"}";
 	else if (answer.status == 400)
-		text = "{\"status\":\"invalid event\",\"message\":\"Event object"
+		text = "{\"status\":\"invalid event\",\"message\":\"Event "
+		       "object"
 		       " is invalid\",\"errors\":[\"'payload.summary' is"
 		       " missing or blank\"]}";
 	else if (answer.status == 429)
@@ -131,8 +133,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	else
 		text = "{\"status\":\"error\"}";
 
-	response = MHD_create_response_from_buffer(
-		strlen(text), (void *)text, MHD_RESPMEM_PERSISTENT);
+	response = MHD_create_response_from_buffer(strlen(text), (void *)text,
+						   MHD_RESPMEM_PERSISTENT);
 	MHD_add_response_header(response, "Content-Type", "application/json");
 	if (answer.retry_after_s >= 0) {
 		snprintf(retry, sizeof(retry), "%d", answer.retry_after_s);
@@ -143,8 +145,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	return ret;
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn,
-			 void **con_cls, enum MHD_RequestTerminationCode code)
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode code)
 {
 	struct upload *up = *con_cls;
 
@@ -209,8 +211,8 @@ void fakepd_script(struct fakepd *pd, struct fakepd_answer answer,
 		   unsigned int count)
 {
 	pthread_mutex_lock(&pd->lock);
-	for (unsigned int i = 0; i < count && pd->script_len < FAKEPD_MAX_SCRIPT;
-	     i++)
+	for (unsigned int i = 0;
+	     i < count && pd->script_len < FAKEPD_MAX_SCRIPT; i++)
 		pd->script[pd->script_len++] = answer;
 	pthread_mutex_unlock(&pd->lock);
 }

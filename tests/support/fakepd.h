@@ -14,9 +14,9 @@
 struct fakepd;
 
 struct fakepd_answer {
-	unsigned int status;  /* 202, 400, 429, 500, ... */
-	int retry_after_s;    /* Retry-After header when >= 0 */
-	int hang_ms;          /* wait this long before answering */
+	unsigned int status; /* 202, 400, 429, 500, ... */
+	int retry_after_s;   /* Retry-After header when >= 0 */
+	int hang_ms;         /* wait this long before answering */
 };
 
 /* Starts on 127.0.0.1 with a free port. */

@@ -28,8 +28,8 @@ int scenario_start(struct scenario *s, const char *extra_yaml)
 	if (r < 0)
 		return r;
 
-	r = testkey_generate(s->as_of_ms - 86400000LL,
-			     s->as_of_ms + 86400000LL, &s->key);
+	r = testkey_generate(s->as_of_ms - 86400000LL, s->as_of_ms + 86400000LL,
+			     &s->key);
 	if (r < 0)
 		return r;
 	r = testkey_write_cert(s->key, s->h.cert_dir, SCENARIO_CERT);
@@ -115,6 +115,6 @@ long scenario_post(struct scenario *s, const char *message)
 
 void scenario_dedup_key(const char *name, char out[256])
 {
-	snprintf(out, 256,
-		 "arn:aws:cloudwatch:us-east-1:123456789012:alarm:%s", name);
+	snprintf(out, 256, "arn:aws:cloudwatch:us-east-1:123456789012:alarm:%s",
+		 name);
 }

@@ -13,9 +13,10 @@
 #include "harness.h"
 #include "testkeys.h"
 
-#define SCENARIO_AS_OF    "2022-09-25T18:51:00Z"
-#define SCENARIO_TOPIC    "arn:aws:sns:us-east-1:123456789012:alertbridge-test"
-#define SCENARIO_CERT     "SimpleNotificationService-0123456789abcdef0123456789abcdef.pem"
+#define SCENARIO_AS_OF "2022-09-25T18:51:00Z"
+#define SCENARIO_TOPIC "arn:aws:sns:us-east-1:123456789012:alertbridge-test"
+#define SCENARIO_CERT                                                          \
+	"SimpleNotificationService-0123456789abcdef0123456789abcdef.pem"
 #define SCENARIO_CERT_URL "https://sns.us-east-1.amazonaws.com/" SCENARIO_CERT
 
 struct scenario {

@@ -53,57 +53,57 @@
 #define BUDGET_SUBJECT                                                         \
 	"AWS Budgets: Test Budget has exceeded your alert threshold"
 static const char budget_actual[] =
-    "AWS Budget Notification September 26, 2022\n"
-    "AWS Account 017790921725\n"
-    "\n"
-    "Dear AWS Customer,\n"
-    "\n"
-    "You requested that we alert you when the ACTUAL Cost associated "
-    "with your Test Budget budget is greater than $0.16 for the current "
-    "month. The ACTUAL Cost associated with this budget is $0.59. You "
-    "can find additional details below and by accessing the AWS Budgets "
-    "dashboard [1].\n"
-    "\n"
-    "Budget Name: Test Budget\n"
-    "Budget Type: Cost\n"
-    "Budgeted Amount: $0.20\n"
-    "Alert Type: ACTUAL\n"
-    "Alert Threshold: > $0.16\n"
-    "ACTUAL Amount: $0.59\n"
-    "\n"
-    "[1] https://console.aws.amazon.com/billing/home#/budgets\n";
+	"AWS Budget Notification September 26, 2022\n"
+	"AWS Account 017790921725\n"
+	"\n"
+	"Dear AWS Customer,\n"
+	"\n"
+	"You requested that we alert you when the ACTUAL Cost associated "
+	"with your Test Budget budget is greater than $0.16 for the current "
+	"month. The ACTUAL Cost associated with this budget is $0.59. You "
+	"can find additional details below and by accessing the AWS Budgets "
+	"dashboard [1].\n"
+	"\n"
+	"Budget Name: Test Budget\n"
+	"Budget Type: Cost\n"
+	"Budgeted Amount: $0.20\n"
+	"Alert Type: ACTUAL\n"
+	"Alert Threshold: > $0.16\n"
+	"ACTUAL Amount: $0.59\n"
+	"\n"
+	"[1] https://console.aws.amazon.com/billing/home#/budgets\n";
 
 /* A forecast alert, with CRLF line ends and a relay's leading newline. */
 static const char budget_forecast[] =
-    "\r\n  AWS Budget Notification March 04, 2023\r\n"
-    "AWS Account 265627204426\r\n"
-    "\r\n"
-    "Dear AWS Customer,\r\n"
-    "\r\n"
-    "You requested that we alert you when the FORECASTED Cost associated "
-    "with your killswitch budget is greater than $56.00 for the current "
-    "month. The FORECASTED Cost associated with this budget is $81.37. "
-    "You can find additional details below and by accessing the AWS "
-    "Budgets dashboard [1].\r\n"
-    "\r\n"
-    "Budget Name: killswitch\r\n"
-    "Budget Type: Cost\r\n"
-    "Budgeted Amount: $70.00\r\n"
-    "Alert Type: FORECASTED\r\n"
-    "Alert Threshold: > $56.00\r\n"
-    "FORECASTED Amount: $81.37\r\n"
-    "\r\n"
-    "[1] https://console.aws.amazon.com/billing/home#/budgets\r\n";
+	"\r\n  AWS Budget Notification March 04, 2023\r\n"
+	"AWS Account 265627204426\r\n"
+	"\r\n"
+	"Dear AWS Customer,\r\n"
+	"\r\n"
+	"You requested that we alert you when the FORECASTED Cost associated "
+	"with your killswitch budget is greater than $56.00 for the current "
+	"month. The FORECASTED Cost associated with this budget is $81.37. "
+	"You can find additional details below and by accessing the AWS "
+	"Budgets dashboard [1].\r\n"
+	"\r\n"
+	"Budget Name: killswitch\r\n"
+	"Budget Type: Cost\r\n"
+	"Budgeted Amount: $70.00\r\n"
+	"Alert Type: FORECASTED\r\n"
+	"Alert Threshold: > $56.00\r\n"
+	"FORECASTED Amount: $81.37\r\n"
+	"\r\n"
+	"[1] https://console.aws.amazon.com/billing/home#/budgets\r\n";
 
 /* AWS's documented sample of an EC2 state-change event. */
 static const char ec2_event[] =
-    "{\"version\":\"0\",\"id\":\"7bf73129-1428-4cd3-a780-95db273d1602\","
-    "\"detail-type\":\"EC2 Instance State-change Notification\","
-    "\"source\":\"aws.ec2\",\"account\":\"123456789012\","
-    "\"time\":\"2015-11-11T21:29:54Z\",\"region\":\"us-east-1\","
-    "\"resources\":[\"arn:aws:ec2:us-east-1:123456789012:instance/"
-    "i-abcd1111\"],"
-    "\"detail\":{\"instance-id\":\"i-abcd1111\",\"state\":\"pending\"}}";
+	"{\"version\":\"0\",\"id\":\"7bf73129-1428-4cd3-a780-95db273d1602\","
+	"\"detail-type\":\"EC2 Instance State-change Notification\","
+	"\"source\":\"aws.ec2\",\"account\":\"123456789012\","
+	"\"time\":\"2015-11-11T21:29:54Z\",\"region\":\"us-east-1\","
+	"\"resources\":[\"arn:aws:ec2:us-east-1:123456789012:instance/"
+	"i-abcd1111\"],"
+	"\"detail\":{\"instance-id\":\"i-abcd1111\",\"state\":\"pending\"}}";
 
 /* The envelope of a fixture: the body itself or Records[0].Sns. */
 struct fixture {
@@ -123,16 +123,16 @@ static void fixture_load(const char *path, struct fixture *f)
 		fail_msg("%s: %s", path, error.text);
 
 	envelope = json_object_get(
-	    json_array_get(json_object_get(root, "Records"), 0), "Sns");
+		json_array_get(json_object_get(root, "Records"), 0), "Sns");
 	if (!envelope)
 		envelope = root;
 
 	f->message = util_strdup_or_null(
-	    json_string_value(json_object_get(envelope, "Message")));
+		json_string_value(json_object_get(envelope, "Message")));
 	f->topic_arn = util_strdup_or_null(
-	    json_string_value(json_object_get(envelope, "TopicArn")));
+		json_string_value(json_object_get(envelope, "TopicArn")));
 	f->subject = util_strdup_or_null(
-	    json_string_value(json_object_get(envelope, "Subject")));
+		json_string_value(json_object_get(envelope, "Subject")));
 
 	/* A bare Message payload is its own message. */
 	if (!f->message)
@@ -192,20 +192,20 @@ static struct alert *classify_alarm_with(const char *key, const char *json,
 	struct alert *alert;
 
 	alarm = json_pack(
-	    "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
-	    "s:{s:s, s:s, s:f, s:[{s:s, s:s}]}}",
-	    "AlarmName", "cpu-high", "AlarmDescription", "CPU above 80%",
-	    "AWSAccountId", "123456789012", "NewStateValue", "ALARM",
-	    "OldStateValue", "OK", "NewStateReason",
-	    "Threshold Crossed: 1 datapoint [91.5 (01/01/30 "
-	    "00:00:00)] was greater than the threshold (80.0).",
-	    "StateChangeTime", "2029-12-31T23:59:00.000+0000", "Region",
-	    "EU (Ireland)", "AlarmArn",
-	    "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:"
-	    "cpu-high",
-	    "Trigger", "MetricName", "CPUUtilization", "Namespace", "AWS/EC2",
-	    "Threshold", 80.0, "Dimensions", "name", "InstanceId", "value",
-	    "i-0123456789abcdef0");
+		"{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
+		"s:{s:s, s:s, s:f, s:[{s:s, s:s}]}}",
+		"AlarmName", "cpu-high", "AlarmDescription", "CPU above 80%",
+		"AWSAccountId", "123456789012", "NewStateValue", "ALARM",
+		"OldStateValue", "OK", "NewStateReason",
+		"Threshold Crossed: 1 datapoint [91.5 (01/01/30 "
+		"00:00:00)] was greater than the threshold (80.0).",
+		"StateChangeTime", "2029-12-31T23:59:00.000+0000", "Region",
+		"EU (Ireland)", "AlarmArn",
+		"arn:aws:cloudwatch:eu-west-1:123456789012:alarm:"
+		"cpu-high",
+		"Trigger", "MetricName", "CPUUtilization", "Namespace",
+		"AWS/EC2", "Threshold", 80.0, "Dimensions", "name",
+		"InstanceId", "value", "i-0123456789abcdef0");
 	assert_non_null(alarm);
 
 	if (json) {
@@ -495,18 +495,18 @@ static void test_guardduty_bands(void **state)
 		double severity;
 		const char *band;
 	} cases[] = {
-	    {1.0, "low"},     {3.9, "low"},       {3.95, "low"},
-	    {4.0, "medium"},  {5.5, "medium"},    {6.9, "medium"},
-	    {6.99, "medium"}, {7.0, "high"},      {8.9, "high"},
-	    {8.95, "high"},   {9.0, "critical"},  {10.0, "critical"},
-	    {0.5, "low"},     {11.0, "critical"},
+		{1.0, "low"},     {3.9, "low"},       {3.95, "low"},
+		{4.0, "medium"},  {5.5, "medium"},    {6.9, "medium"},
+		{6.99, "medium"}, {7.0, "high"},      {8.9, "high"},
+		{8.95, "high"},   {9.0, "critical"},  {10.0, "critical"},
+		{0.5, "low"},     {11.0, "critical"},
 	};
 
 	(void)state;
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct alert *a = classify_finding_with(
-		    "severity", json_real(cases[i].severity), NULL, NULL);
+			"severity", json_real(cases[i].severity), NULL, NULL);
 
 		assert_int_equal(a->kind, ALERT_KIND_GUARDDUTY);
 		assert_true(a->finding_severity == cases[i].severity);
@@ -640,8 +640,8 @@ static void test_budget(void **state)
 	assert_string_equal(a->account, "017790921725");
 	assert_string_equal(a->threshold, "> $0.16");
 	assert_string_equal(a->metric_value, "$0.59");
-	assert_true(
-	    strncmp(a->description, "You requested that we alert", 27) == 0);
+	assert_true(strncmp(a->description, "You requested that we alert",
+			    27) == 0);
 	assert_string_equal(a->reason, budget_actual);
 	assert_int_equal(a->n_dimensions, 3);
 	assert_dimension(a, 0, "BudgetType", "Cost");
@@ -691,16 +691,16 @@ static void test_generic_shapes(void **state)
 		const char *message;
 		const char *name;
 	} cases[] = {
-	    {"hello", "hello"},
-	    {"{\"truncated\": ", "{\"truncated\":"},
-	    {"[1,2]", "[1,2]"},
-	    {"42", "42"},
-	    {"null", "null"},
-	    {"\"a JSON string\"", "\"a JSON string\""},
-	    {"{}", "{}"},
-	    {"{\"AlarmName\":\"x\"}", "{\"AlarmName\":\"x\"}"},
-	    {"{\"AlarmName\":\"x\",\"NewStateValue\":\"ALARM\"",
-	     "{\"AlarmName\":\"x\",\"NewStateValue\":\"ALARM\""},
+		{"hello", "hello"},
+		{"{\"truncated\": ", "{\"truncated\":"},
+		{"[1,2]", "[1,2]"},
+		{"42", "42"},
+		{"null", "null"},
+		{"\"a JSON string\"", "\"a JSON string\""},
+		{"{}", "{}"},
+		{"{\"AlarmName\":\"x\"}", "{\"AlarmName\":\"x\"}"},
+		{"{\"AlarmName\":\"x\",\"NewStateValue\":\"ALARM\"",
+		 "{\"AlarmName\":\"x\",\"NewStateValue\":\"ALARM\""},
 	};
 
 	(void)state;
@@ -828,7 +828,7 @@ static void test_generic_bounds(void **state)
 static void test_generic_bytes(void **state)
 {
 	static const char invalid_json[] =
-	    "{\"AlarmName\":\"\xff\xfe\",\"NewStateValue\":\"ALARM\"}";
+		"{\"AlarmName\":\"\xff\xfe\",\"NewStateValue\":\"ALARM\"}";
 	static const char with_nul[] = "before\0after";
 	struct alert *a;
 
@@ -983,7 +983,7 @@ static void test_wrong_types(void **state)
 
 	/* ThresholdMetricId that is not a string: not an anomaly band. */
 	a = classify_alarm_with(
-	    "Trigger", "{\"ThresholdMetricId\":1,\"Metrics\":[]}", NULL);
+		"Trigger", "{\"ThresholdMetricId\":1,\"Metrics\":[]}", NULL);
 	assert_int_equal(a->kind, ALERT_KIND_METRIC_MATH);
 	alert_free(a);
 
@@ -1042,14 +1042,14 @@ static void test_trigger_precedence(void **state)
 	(void)state;
 
 	a = classify_alarm_with(
-	    "Trigger",
-	    "{\"MetricName\":\"own\",\"Namespace\":\"NS1\","
-	    "\"Dimensions\":[{\"name\":\"a\",\"value\":\"1\"}],"
-	    "\"Metrics\":[{\"Id\":\"m1\",\"MetricStat\":"
-	    "{\"Metric\":{\"MetricName\":\"other\","
-	    "\"Namespace\":\"NS2\",\"Dimensions\":"
-	    "[{\"name\":\"b\",\"value\":\"2\"}]}}}]}",
-	    NULL);
+		"Trigger",
+		"{\"MetricName\":\"own\",\"Namespace\":\"NS1\","
+		"\"Dimensions\":[{\"name\":\"a\",\"value\":\"1\"}],"
+		"\"Metrics\":[{\"Id\":\"m1\",\"MetricStat\":"
+		"{\"Metric\":{\"MetricName\":\"other\","
+		"\"Namespace\":\"NS2\",\"Dimensions\":"
+		"[{\"name\":\"b\",\"value\":\"2\"}]}}}]}",
+		NULL);
 	assert_int_equal(a->kind, ALERT_KIND_METRIC);
 	assert_string_equal(a->metric_name, "own");
 	assert_string_equal(a->namespace, "NS1");
@@ -1127,15 +1127,15 @@ static void test_threshold_text(void **state)
 		const char *json;
 		const char *text;
 	} cases[] = {
-	    {"5.0", "5"},
-	    {"0.5", "0.5"},
-	    {"0.1", "0.1"},
-	    {"100", "100"},
-	    {"-3.25", "-3.25"},
-	    {"1e-7", "1e-07"},
-	    {"123456.789", "123456.789"},
-	    {"0.30000000000000004", "0.30000000000000004"},
-	    {"1e300", "1e+300"},
+		{"5.0", "5"},
+		{"0.5", "0.5"},
+		{"0.1", "0.1"},
+		{"100", "100"},
+		{"-3.25", "-3.25"},
+		{"1e-7", "1e-07"},
+		{"123456.789", "123456.789"},
+		{"0.30000000000000004", "0.30000000000000004"},
+		{"1e300", "1e+300"},
 	};
 
 	(void)state;
@@ -1179,23 +1179,23 @@ static void test_metric_value(void **state)
 		const char *reason;
 		const char *value;
 	} cases[] = {
-	    {"\"no brackets at all\"", NULL},
-	    {"\"an empty [] bracket\"", NULL},
-	    {"\"unclosed [12.5 (date)\"", NULL},
-	    {"\"[abc 12 (x)] [13]\"", "12"},
-	    {"\"[-1.5e3 (x)]\"", "-1.5e3"},
-	    {"\"[7 (x)] and [8 (y)]\"", "7"},
-	    {"\"[1.5E+2]\"", "1.5E+2"},
-	    {"\"[.5]\"", ".5"},
-	    {"\"[(25/09/22 18:49:00)]\"", "25"},
-	    /* Longer than any double needs: not cut, left out. */
-	    {"\"[1234567890123456789012345678901234567890123456789012345678"
-	     "9012345678901234567890]\"",
-	     NULL},
-	    {"\"[1234567890123456789012345678901234567890123456789012345678"
-	     "901234]\"",
-	     "1234567890123456789012345678901234567890123456789012345678"
-	     "901234"},
+		{"\"no brackets at all\"", NULL},
+		{"\"an empty [] bracket\"", NULL},
+		{"\"unclosed [12.5 (date)\"", NULL},
+		{"\"[abc 12 (x)] [13]\"", "12"},
+		{"\"[-1.5e3 (x)]\"", "-1.5e3"},
+		{"\"[7 (x)] and [8 (y)]\"", "7"},
+		{"\"[1.5E+2]\"", "1.5E+2"},
+		{"\"[.5]\"", ".5"},
+		{"\"[(25/09/22 18:49:00)]\"", "25"},
+		/* Longer than any double needs: not cut, left out. */
+		{"\"[1234567890123456789012345678901234567890123456789012345678"
+		 "9012345678901234567890]\"",
+		 NULL},
+		{"\"[1234567890123456789012345678901234567890123456789012345678"
+		 "901234]\"",
+		 "1234567890123456789012345678901234567890123456789012345678"
+		 "901234"},
 	};
 
 	(void)state;
@@ -1270,30 +1270,32 @@ static void test_region_from_arn(void **state)
 		const char *arn;
 		const char *region;
 	} cases[] = {
-	    {"arn:aws:sns:us-east-1:123456789012:topic", "us-east-1"},
-	    {"arn:aws:cloudwatch:ca-central-1:017790921725:alarm:Test "
-	     "alarm",
-	     "ca-central-1"},
-	    {"arn:aws-us-gov:sns:us-gov-west-1:123456789012:t",
-	     "us-gov-west-1"},
-	    {"arn:aws-cn:sns:cn-north-1:123456789012:t", "cn-north-1"},
-	    {"arn:aws-iso-e:sns:eu-isoe-west-1:123456789012:t",
-	     "eu-isoe-west-1"},
-	    {"arn:aws:sns:ap-southeast-5:123456789012:t", "ap-southeast-5"},
-	    {"arn:aws:sns:EXAMPLE", NULL},
-	    {"arn:aws:sns:us-east-1", NULL},
-	    {"arn:aws:cloudwatch:REGION:ACCOUNT_NUMBER:alarm:EXAMPLE", NULL},
-	    {"arn:<partition>:cloudwatch:<region>:111111111111:alarm:x", NULL},
-	    {"arn:aws:iam::123456789012:role/x", NULL},
-	    {"arn:aws:sns:us-east-1a:123456789012:t", NULL},
-	    {"arn:aws:sns:us-east:123456789012:t", NULL},
-	    {"arn:aws:sns:useast1:123456789012:t", NULL},
-	    {"arn:aws:sns:US-EAST-1:123456789012:t", NULL},
-	    {"arn:aws:sns:a-b-c-d-1:123456789012:t", NULL},
-	    {"arn:aws:sns:Europe (Ireland):123456789012:t", NULL},
-	    {"aws:sns:us-east-1:123456789012:t", NULL},
-	    {"ARN:aws:sns:us-east-1:123456789012:t", NULL},
-	    {"", NULL},
+		{"arn:aws:sns:us-east-1:123456789012:topic", "us-east-1"},
+		{"arn:aws:cloudwatch:ca-central-1:017790921725:alarm:Test "
+		 "alarm",
+		 "ca-central-1"},
+		{"arn:aws-us-gov:sns:us-gov-west-1:123456789012:t",
+		 "us-gov-west-1"},
+		{"arn:aws-cn:sns:cn-north-1:123456789012:t", "cn-north-1"},
+		{"arn:aws-iso-e:sns:eu-isoe-west-1:123456789012:t",
+		 "eu-isoe-west-1"},
+		{"arn:aws:sns:ap-southeast-5:123456789012:t", "ap-southeast-5"},
+		{"arn:aws:sns:EXAMPLE", NULL},
+		{"arn:aws:sns:us-east-1", NULL},
+		{"arn:aws:cloudwatch:REGION:ACCOUNT_NUMBER:alarm:EXAMPLE",
+		 NULL},
+		{"arn:<partition>:cloudwatch:<region>:111111111111:alarm:x",
+		 NULL},
+		{"arn:aws:iam::123456789012:role/x", NULL},
+		{"arn:aws:sns:us-east-1a:123456789012:t", NULL},
+		{"arn:aws:sns:us-east:123456789012:t", NULL},
+		{"arn:aws:sns:useast1:123456789012:t", NULL},
+		{"arn:aws:sns:US-EAST-1:123456789012:t", NULL},
+		{"arn:aws:sns:a-b-c-d-1:123456789012:t", NULL},
+		{"arn:aws:sns:Europe (Ireland):123456789012:t", NULL},
+		{"aws:sns:us-east-1:123456789012:t", NULL},
+		{"ARN:aws:sns:us-east-1:123456789012:t", NULL},
+		{"", NULL},
 	};
 
 	(void)state;
@@ -1321,8 +1323,8 @@ static void test_region_from_arn(void **state)
 static void test_names(void **state)
 {
 	static const char *const kinds[] = {
-	    "metric",      "metric_math", "anomaly", "composite",
-	    "eventbridge", "guardduty",   "budget",  "generic",
+		"metric",      "metric_math", "anomaly", "composite",
+		"eventbridge", "guardduty",   "budget",  "generic",
 	};
 	static const char *const states[] = {"NONE", "ALARM", "OK",
 					     "INSUFFICIENT_DATA"};
@@ -1371,35 +1373,35 @@ static void test_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_signed_fixture),
-	    cmocka_unit_test(test_lambda_single_metric),
-	    cmocka_unit_test(test_lambda_metric_math),
-	    cmocka_unit_test(test_composite),
-	    cmocka_unit_test(test_localstack),
-	    cmocka_unit_test(test_anomaly),
-	    cmocka_unit_test(test_ec2_cpu),
-	    cmocka_unit_test(test_guardduty),
-	    cmocka_unit_test(test_guardduty_bands),
-	    cmocka_unit_test(test_guardduty_fallbacks),
-	    cmocka_unit_test(test_eventbridge),
-	    cmocka_unit_test(test_budget),
-	    cmocka_unit_test(test_generic_shapes),
-	    cmocka_unit_test(test_generic_empty),
-	    cmocka_unit_test(test_generic_identity),
-	    cmocka_unit_test(test_generic_bounds),
-	    cmocka_unit_test(test_generic_bytes),
-	    cmocka_unit_test(test_deep_nesting),
-	    cmocka_unit_test(test_wrong_types),
-	    cmocka_unit_test(test_trigger_precedence),
-	    cmocka_unit_test(test_composite_shapes),
-	    cmocka_unit_test(test_region_display_names),
-	    cmocka_unit_test(test_threshold_text),
-	    cmocka_unit_test(test_threshold_big_integer),
-	    cmocka_unit_test(test_metric_value),
-	    cmocka_unit_test(test_field_bounds),
-	    cmocka_unit_test(test_dimension_bound),
-	    cmocka_unit_test(test_region_from_arn),
-	    cmocka_unit_test(test_names),
+		cmocka_unit_test(test_signed_fixture),
+		cmocka_unit_test(test_lambda_single_metric),
+		cmocka_unit_test(test_lambda_metric_math),
+		cmocka_unit_test(test_composite),
+		cmocka_unit_test(test_localstack),
+		cmocka_unit_test(test_anomaly),
+		cmocka_unit_test(test_ec2_cpu),
+		cmocka_unit_test(test_guardduty),
+		cmocka_unit_test(test_guardduty_bands),
+		cmocka_unit_test(test_guardduty_fallbacks),
+		cmocka_unit_test(test_eventbridge),
+		cmocka_unit_test(test_budget),
+		cmocka_unit_test(test_generic_shapes),
+		cmocka_unit_test(test_generic_empty),
+		cmocka_unit_test(test_generic_identity),
+		cmocka_unit_test(test_generic_bounds),
+		cmocka_unit_test(test_generic_bytes),
+		cmocka_unit_test(test_deep_nesting),
+		cmocka_unit_test(test_wrong_types),
+		cmocka_unit_test(test_trigger_precedence),
+		cmocka_unit_test(test_composite_shapes),
+		cmocka_unit_test(test_region_display_names),
+		cmocka_unit_test(test_threshold_text),
+		cmocka_unit_test(test_threshold_big_integer),
+		cmocka_unit_test(test_metric_value),
+		cmocka_unit_test(test_field_bounds),
+		cmocka_unit_test(test_dimension_bound),
+		cmocka_unit_test(test_region_from_arn),
+		cmocka_unit_test(test_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -82,11 +82,11 @@ static void test_real_certs_load(void **state)
 		const char *file_name;
 		int64_t not_after_ms;
 	} certs[] = {
-	    {CERT_2022, CERT_2022_NOT_AFTER},
-	    /* 2016-08-21T23:59:59Z */
-	    {CERT_2015, INT64_C(1471823999000)},
-	    /* 2017-08-22T23:59:59Z */
-	    {CERT_2016, INT64_C(1503446399000)},
+		{CERT_2022, CERT_2022_NOT_AFTER},
+		/* 2016-08-21T23:59:59Z */
+		{CERT_2015, INT64_C(1471823999000)},
+		/* 2017-08-22T23:59:59Z */
+		{CERT_2016, INT64_C(1503446399000)},
 	};
 
 	(void)state;
@@ -103,7 +103,7 @@ static void test_real_certs_load(void **state)
 
 		/* The end of validity is optional to ask for. */
 		assert_int_equal(
-		    certs_load_pem(pem, len, 0, 0, &key, NULL, NULL), 0);
+			certs_load_pem(pem, len, 0, 0, &key, NULL, NULL), 0);
 		assert_int_equal(EVP_PKEY_get_bits(key), 2048);
 		EVP_PKEY_free(key);
 		free(pem);
@@ -123,8 +123,8 @@ static void test_expired_today(void **state)
 	pem = read_cert(CERT_2022, &len);
 	assert_int_equal(load(pem, len, now_ms, 1, NULL), -EKEYEXPIRED);
 	assert_int_equal(
-	    certs_load_pem(pem, len, now_ms, 1, &key, NULL, &reason),
-	    -EKEYEXPIRED);
+		certs_load_pem(pem, len, now_ms, 1, &key, NULL, &reason),
+		-EKEYEXPIRED);
 	assert_string_equal(reason, "the certificate has expired");
 	assert_null(key);
 
@@ -183,9 +183,9 @@ static char *cert_pem_of(EVP_PKEY *key)
 	assert_int_equal(X509_set_pubkey(cert, key), 1);
 	name = X509_get_subject_name(cert);
 	assert_int_equal(X509_NAME_add_entry_by_txt(
-			     name, "CN", MBSTRING_ASC,
-			     (const unsigned char *)"sns.amazonaws.com", -1, -1,
-			     0),
+				 name, "CN", MBSTRING_ASC,
+				 (const unsigned char *)"sns.amazonaws.com", -1,
+				 -1, 0),
 			 1);
 	assert_int_equal(X509_set_issuer_name(cert, name), 1);
 	assert_true(X509_sign(cert, key, EVP_sha256()) > 0);
@@ -214,9 +214,9 @@ static void test_non_rsa_refused(void **state)
 	pem = cert_pem_of(key);
 	assert_int_equal(load(pem, strlen(pem), now_ms, 1, NULL),
 			 -EKEYREJECTED);
-	assert_int_equal(
-	    certs_load_pem(pem, strlen(pem), now_ms, 1, &out, NULL, &reason),
-	    -EKEYREJECTED);
+	assert_int_equal(certs_load_pem(pem, strlen(pem), now_ms, 1, &out, NULL,
+					&reason),
+			 -EKEYREJECTED);
 	assert_string_equal(reason, "the certificate's key is not RSA");
 	free(pem);
 	EVP_PKEY_free(key);
@@ -242,11 +242,12 @@ static void test_non_rsa_refused(void **state)
 static void test_garbage_refused(void **state)
 {
 	static const char *const garbage[] = {
-	    "hello",
-	    "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n",
-	    "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
-	    "-----BEGIN CERTIFICATE-----\nnot base64!\n"
-	    "-----END CERTIFICATE-----\n",
+		"hello",
+		"-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n",
+		"-----BEGIN CERTIFICATE-----\nAAAA\n-----END "
+		"CERTIFICATE-----\n",
+		"-----BEGIN CERTIFICATE-----\nnot base64!\n"
+		"-----END CERTIFICATE-----\n",
 	};
 	BIO *bio;
 	BUF_MEM *mem;
@@ -259,7 +260,8 @@ static void test_garbage_refused(void **state)
 
 	for (size_t i = 0; i < ARRAY_SIZE(garbage); i++)
 		assert_int_equal(
-		    load(garbage[i], strlen(garbage[i]), 0, 0, NULL), -EINVAL);
+			load(garbage[i], strlen(garbage[i]), 0, 0, NULL),
+			-EINVAL);
 	assert_int_equal(load("", 0, 0, 0, NULL), -EINVAL);
 
 	/* A real certificate cut in half. */
@@ -276,7 +278,8 @@ static void test_garbage_refused(void **state)
 	key = EVP_RSA_gen(2048);
 	bio = BIO_new(BIO_s_mem());
 	assert_int_equal(
-	    PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL), 1);
+		PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL),
+		1);
 	BIO_get_mem_ptr(bio, &mem);
 	assert_int_equal(load(mem->data, mem->length, 0, 0, NULL), -EINVAL);
 	BIO_free(bio);
@@ -309,10 +312,11 @@ static void test_testkey_cert(void **state)
 	(void)state;
 
 	assert_int_equal(testkey_generate(not_before, not_after, &testkey), 0);
-	assert_int_equal(
-	    certs_load_pem(testkey->cert_pem, strlen(testkey->cert_pem),
-			   not_before + 1000, 1, &key, &got_not_after, NULL),
-	    0);
+	assert_int_equal(certs_load_pem(testkey->cert_pem,
+					strlen(testkey->cert_pem),
+					not_before + 1000, 1, &key,
+					&got_not_after, NULL),
+			 0);
 	assert_int_equal(got_not_after, not_after);
 	assert_int_equal(EVP_PKEY_eq(key, testkey->key), 1);
 	EVP_PKEY_free(key);
@@ -340,12 +344,12 @@ static void test_testkey_cert(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_real_certs_load),
-	    cmocka_unit_test(test_expired_today),
-	    cmocka_unit_test(test_validity_window),
-	    cmocka_unit_test(test_non_rsa_refused),
-	    cmocka_unit_test(test_garbage_refused),
-	    cmocka_unit_test(test_testkey_cert),
+		cmocka_unit_test(test_real_certs_load),
+		cmocka_unit_test(test_expired_today),
+		cmocka_unit_test(test_validity_window),
+		cmocka_unit_test(test_non_rsa_refused),
+		cmocka_unit_test(test_garbage_refused),
+		cmocka_unit_test(test_testkey_cert),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -38,10 +38,10 @@
 	"default_route: {target: primary, severity: error, template: t}\n"
 
 static const char *const example_env[] = {
-    "ALERTBRIDGE_KEY_PRIMARY",
-    "ALERTBRIDGE_KEY_SECONDARY",
-    "ALERTBRIDGE_KEY_ENGINEERING_MANAGER",
-    "ALERTBRIDGE_KEY_VP",
+	"ALERTBRIDGE_KEY_PRIMARY",
+	"ALERTBRIDGE_KEY_SECONDARY",
+	"ALERTBRIDGE_KEY_ENGINEERING_MANAGER",
+	"ALERTBRIDGE_KEY_VP",
 };
 
 static int setup(void **state)
@@ -147,8 +147,8 @@ static void assert_no_secret(const struct config_diags *diags,
 static void test_example_loads(void **state)
 {
 	static const char *const route_names[] = {
-	    "production-critical", "guardduty-critical", "guardduty-findings",
-	    "budgets"};
+		"production-critical", "guardduty-critical",
+		"guardduty-findings", "budgets"};
 	struct config_diags errors = {0};
 	const struct config_template *tpl;
 	const struct config_route *route;
@@ -172,8 +172,8 @@ static void test_example_loads(void **state)
 	assert_string_equal(config->region, "us-east-1");
 	assert_int_equal(config->topics.n, 1);
 	assert_string_equal(
-	    config->topics.v[0],
-	    "arn:aws:sns:us-east-1:123456789012:ghostline-alerts");
+		config->topics.v[0],
+		"arn:aws:sns:us-east-1:123456789012:ghostline-alerts");
 	assert_true(config->cert_fetch);
 	assert_int_equal(config->replay_window_ms, 2 * 3600 * 1000);
 	assert_string_equal(config->events_url,
@@ -213,10 +213,10 @@ static void test_example_loads(void **state)
 	assert_ptr_equal(route->target, config_find_target(config, "primary"));
 	assert_string_equal(route->severity, "critical");
 	assert_non_null(route->match.name);
-	assert_int_equal(route->match.kinds, 1u << ALERT_KIND_METRIC |
-						 1u << ALERT_KIND_METRIC_MATH |
-						 1u << ALERT_KIND_ANOMALY |
-						 1u << ALERT_KIND_COMPOSITE);
+	assert_int_equal(
+		route->match.kinds,
+		1u << ALERT_KIND_METRIC | 1u << ALERT_KIND_METRIC_MATH |
+			1u << ALERT_KIND_ANOMALY | 1u << ALERT_KIND_COMPOSITE);
 	route = config_find_route(config, "guardduty-findings");
 	assert_string_equal(route->band_severity[CONFIG_BAND_MEDIUM],
 			    "warning");
@@ -262,7 +262,7 @@ static void test_example_without_keys(void **state)
 	assert_int_equal(config_load_file(EXAMPLE, &config, &errors), -EINVAL);
 	assert_int_equal(errors.n, 2);
 	assert_non_null(
-	    strstr(errors.v[0].message, "ALERTBRIDGE_KEY_SECONDARY"));
+		strstr(errors.v[0].message, "ALERTBRIDGE_KEY_SECONDARY"));
 	assert_non_null(strstr(errors.v[1].message, "ALERTBRIDGE_KEY_VP"));
 	assert_string_equal(errors.v[0].file, EXAMPLE);
 	config_diags_release(&errors);
@@ -294,10 +294,10 @@ static void test_defaults(void **state)
 	assert_int_equal(config->n_routes, 0);
 	assert_string_equal(config->default_route.name, "default");
 	assert_string_equal(
-	    config->default_route.band_severity[CONFIG_BAND_LOW], "info");
+		config->default_route.band_severity[CONFIG_BAND_LOW], "info");
 	assert_string_equal(
-	    config->default_route.band_severity[CONFIG_BAND_CRITICAL],
-	    "critical");
+		config->default_route.band_severity[CONFIG_BAND_CRITICAL],
+		"critical");
 	assert_string_equal(config->targets[0].routing_key, KEY_A);
 	assert_int_equal(config->warnings.n, 0);
 	config_free(config);
@@ -305,17 +305,17 @@ static void test_defaults(void **state)
 
 static void test_settings(void **state)
 {
-	struct config *config =
-	    load_ok(BASE "listen: '[::1]:0'\n"
-			 "limits: {max_body: 1MiB, max_connections: 8, "
-			 "connection_timeout: 2m}\n"
-			 "environment: staging\n"
-			 "pagerduty:\n"
-			 "  events_url: http://127.0.0.1:9000/v2/enqueue\n"
-			 "  timeout: 1500ms\n"
-			 "  rate_per_minute: 60\n"
-			 "  retry: {initial: 500ms, max: 1m, deadline: 1h}\n"
-			 "  client_url: https://example.com/runbook\n");
+	struct config *config = load_ok(
+		BASE "listen: '[::1]:0'\n"
+		     "limits: {max_body: 1MiB, max_connections: 8, "
+		     "connection_timeout: 2m}\n"
+		     "environment: staging\n"
+		     "pagerduty:\n"
+		     "  events_url: http://127.0.0.1:9000/v2/enqueue\n"
+		     "  timeout: 1500ms\n"
+		     "  rate_per_minute: 60\n"
+		     "  retry: {initial: 500ms, max: 1m, deadline: 1h}\n"
+		     "  client_url: https://example.com/runbook\n");
 
 	assert_string_equal(config->listen_host, "::1");
 	assert_int_equal(config->listen_port, 0);
@@ -338,11 +338,11 @@ static void test_settings(void **state)
 static void test_testing_section(void **state)
 {
 	struct config *config =
-	    load_ok(BASE "testing:\n"
-			 "  as_of: 2022-09-25T18:51:00Z\n"
-			 "  skip_age_check: true\n"
-			 "  skip_signature: false\n"
-			 "  cert_ca_file: /etc/test-ca.pem\n");
+		load_ok(BASE "testing:\n"
+			     "  as_of: 2022-09-25T18:51:00Z\n"
+			     "  skip_age_check: true\n"
+			     "  skip_signature: false\n"
+			     "  cert_ca_file: /etc/test-ca.pem\n");
 
 	assert_true(config->testing);
 	assert_int_equal(config->testing_as_of_ms, 1664131860000LL);
@@ -533,13 +533,13 @@ static void test_missing_key(void **state)
 			  9, 5, "missing required key 'target' in route 'r'",
 			  NULL);
 	expect_only_error(
-	    "sns: {topics: 'arn:aws:sns:*'}\n"
-	    "targets: {primary: {routing_key_env: " KEY_ENV "}}\n"
-	    "default_route: {target: primary, severity: error, "
-	    "template: u}\n"
-	    "templates:\n"
-	    "  u: {source: aws}\n",
-	    5, 6, "missing required key 'summary' in template 'u'", NULL);
+		"sns: {topics: 'arn:aws:sns:*'}\n"
+		"targets: {primary: {routing_key_env: " KEY_ENV "}}\n"
+		"default_route: {target: primary, severity: error, "
+		"template: u}\n"
+		"templates:\n"
+		"  u: {source: aws}\n",
+		5, 6, "missing required key 'summary' in template 'u'", NULL);
 }
 
 static void test_many_errors(void **state)
@@ -621,12 +621,12 @@ static void test_diags_print(void **state)
 static void test_inline_key_warns(void **state)
 {
 	struct config *config =
-	    load_ok("sns: {topics: 'arn:aws:sns:*'}\n"
-		    "targets:\n"
-		    "  primary: {routing_key: " KEY_A "}\n"
-		    "templates: {t: {summary: x, source: aws}}\n"
-		    "default_route: {target: primary, severity: info, "
-		    "template: t}\n");
+		load_ok("sns: {topics: 'arn:aws:sns:*'}\n"
+			"targets:\n"
+			"  primary: {routing_key: " KEY_A "}\n"
+			"templates: {t: {summary: x, source: aws}}\n"
+			"default_route: {target: primary, severity: info, "
+			"template: t}\n");
 
 	assert_string_equal(config->targets[0].key_source, "inline");
 	assert_string_equal(config->targets[0].routing_key, KEY_A);
@@ -646,8 +646,8 @@ static void test_odd_key_warns(void **state)
 	config = load_ok(BASE);
 	assert_int_equal(config->warnings.n, 1);
 	assert_int_equal(config->warnings.v[0].line, 4);
-	assert_non_null(
-	    strstr(config->warnings.v[0].message, "not 32 letters and digits"));
+	assert_non_null(strstr(config->warnings.v[0].message,
+			       "not 32 letters and digits"));
 	assert_no_secret(&config->warnings, "not-a-pagerduty-key");
 	config_free(config);
 	setenv(KEY_ENV, KEY_A, 1);
@@ -805,12 +805,12 @@ static void test_relative_config_name(void **state)
 static void test_key_from_credential(void **state)
 {
 	static const char text[] =
-	    "sns: {topics: 'arn:aws:sns:*'}\n"
-	    "targets:\n"
-	    "  primary: {routing_key_credential: pd-primary}\n"
-	    "templates: {t: {summary: x, source: aws}}\n"
-	    "default_route: {target: primary, severity: info, "
-	    "template: t}\n";
+		"sns: {topics: 'arn:aws:sns:*'}\n"
+		"targets:\n"
+		"  primary: {routing_key_credential: pd-primary}\n"
+		"templates: {t: {summary: x, source: aws}}\n"
+		"default_route: {target: primary, severity: info, "
+		"template: t}\n";
 	struct config_diags errors = {0};
 	struct config *config;
 	struct tmpdir dir;
@@ -870,30 +870,30 @@ static void test_value_checks(void **state)
 static void test_route_inheritance(void **state)
 {
 	struct config *config = load_ok(
-	    "environment: production\n"
-	    "sns: {topics: 'arn:aws:sns:*'}\n"
-	    "targets:\n"
-	    "  a: {routing_key_env: " KEY_ENV "}\n"
-	    "  b: {routing_key_env: " KEY_ENV "}\n"
-	    "templates:\n"
-	    "  t: {summary: x, source: aws}\n"
-	    "  u: {summary: y, source: aws, component: '{{namespace}}'}\n"
-	    "routes:\n"
-	    "  - name: plain\n"
-	    "    target: b\n"
-	    "  - name: own\n"
-	    "    target: b\n"
-	    "    severity: critical\n"
-	    "    template: u\n"
-	    "    environment: staging\n"
-	    "    severity_bands: {low: warning}\n"
-	    "    insufficient_data: ignore\n"
-	    "default_route:\n"
-	    "  target: a\n"
-	    "  severity: warning\n"
-	    "  template: t\n"
-	    "  severity_bands: {high: critical}\n"
-	    "  insufficient_data: {trigger: info}\n");
+		"environment: production\n"
+		"sns: {topics: 'arn:aws:sns:*'}\n"
+		"targets:\n"
+		"  a: {routing_key_env: " KEY_ENV "}\n"
+		"  b: {routing_key_env: " KEY_ENV "}\n"
+		"templates:\n"
+		"  t: {summary: x, source: aws}\n"
+		"  u: {summary: y, source: aws, component: '{{namespace}}'}\n"
+		"routes:\n"
+		"  - name: plain\n"
+		"    target: b\n"
+		"  - name: own\n"
+		"    target: b\n"
+		"    severity: critical\n"
+		"    template: u\n"
+		"    environment: staging\n"
+		"    severity_bands: {low: warning}\n"
+		"    insufficient_data: ignore\n"
+		"default_route:\n"
+		"  target: a\n"
+		"  severity: warning\n"
+		"  template: t\n"
+		"  severity_bands: {high: critical}\n"
+		"  insufficient_data: {trigger: info}\n");
 	const struct config_route *plain = &config->routes[0];
 	const struct config_route *own = &config->routes[1];
 
@@ -922,18 +922,18 @@ static void test_route_inheritance(void **state)
 
 static void test_match_parsing(void **state)
 {
-	struct config *config =
-	    load_ok(BASE "routes:\n"
-			 "  - name: m\n"
-			 "    target: primary\n"
-			 "    match:\n"
-			 "      name: /^prod-[a-z]+$/\n"
-			 "      kind: guardduty\n"
-			 "      state: [alarm, INSUFFICIENT_DATA]\n"
-			 "      namespace: AWS/*\n"
-			 "      account: ['1111*', '2222*']\n"
-			 "      severity: [high, critical]\n"
-			 "      dimensions: {InstanceId: 'i-*', Env: prod}\n");
+	struct config *config = load_ok(
+		BASE "routes:\n"
+		     "  - name: m\n"
+		     "    target: primary\n"
+		     "    match:\n"
+		     "      name: /^prod-[a-z]+$/\n"
+		     "      kind: guardduty\n"
+		     "      state: [alarm, INSUFFICIENT_DATA]\n"
+		     "      namespace: AWS/*\n"
+		     "      account: ['1111*', '2222*']\n"
+		     "      severity: [high, critical]\n"
+		     "      dimensions: {InstanceId: 'i-*', Env: prod}\n");
 	const struct config_match *match = &config->routes[0].match;
 
 	assert_true(match->name->is_regex);
@@ -941,7 +941,7 @@ static void test_match_parsing(void **state)
 	assert_int_equal(match->kinds, 1u << ALERT_KIND_GUARDDUTY);
 	assert_int_equal(match->states,
 			 1u << ALERT_STATE_ALARM |
-			     1u << ALERT_STATE_INSUFFICIENT_DATA);
+				 1u << ALERT_STATE_INSUFFICIENT_DATA);
 	assert_int_equal(match->namespaces.n, 1);
 	assert_string_equal(match->namespaces.v[0], "AWS/*");
 	assert_int_equal(match->accounts.n, 2);
@@ -959,9 +959,9 @@ static void test_load_file_errors(void **state)
 	struct config_diags errors = {0};
 	struct config *config = NULL;
 
-	assert_int_equal(
-	    config_load_file("/nonexistent/alertbridge.yaml", &config, &errors),
-	    -ENOENT);
+	assert_int_equal(config_load_file("/nonexistent/alertbridge.yaml",
+					  &config, &errors),
+			 -ENOENT);
 	assert_null(config);
 	config_free(NULL);
 	config_diags_release(NULL);
@@ -970,35 +970,35 @@ static void test_load_file_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup(test_example_loads, setup),
-	    cmocka_unit_test_setup(test_example_embedded, setup),
-	    cmocka_unit_test_setup(test_example_without_keys, setup),
-	    cmocka_unit_test_setup(test_defaults, setup),
-	    cmocka_unit_test_setup(test_settings, setup),
-	    cmocka_unit_test_setup(test_testing_section, setup),
-	    cmocka_unit_test_setup(test_unknown_key, setup),
-	    cmocka_unit_test_setup(test_duplicate_key, setup),
-	    cmocka_unit_test_setup(test_bad_duration, setup),
-	    cmocka_unit_test_setup(test_bad_severity, setup),
-	    cmocka_unit_test_setup(test_unknown_target, setup),
-	    cmocka_unit_test_setup(test_unknown_template_field, setup),
-	    cmocka_unit_test_setup(test_bad_regex, setup),
-	    cmocka_unit_test_setup(test_syntax_errors, setup),
-	    cmocka_unit_test_setup(test_wrong_type, setup),
-	    cmocka_unit_test_setup(test_missing_key, setup),
-	    cmocka_unit_test_setup(test_many_errors, setup),
-	    cmocka_unit_test_setup(test_structure_errors, setup),
-	    cmocka_unit_test_setup(test_diags_print, setup),
-	    cmocka_unit_test_setup(test_inline_key_warns, setup),
-	    cmocka_unit_test_setup(test_odd_key_warns, setup),
-	    cmocka_unit_test_setup(test_key_errors_hide_key, setup),
-	    cmocka_unit_test_setup(test_key_from_file, setup),
-	    cmocka_unit_test_setup(test_relative_config_name, setup),
-	    cmocka_unit_test_setup(test_key_from_credential, setup),
-	    cmocka_unit_test_setup(test_value_checks, setup),
-	    cmocka_unit_test_setup(test_route_inheritance, setup),
-	    cmocka_unit_test_setup(test_match_parsing, setup),
-	    cmocka_unit_test_setup(test_load_file_errors, setup),
+		cmocka_unit_test_setup(test_example_loads, setup),
+		cmocka_unit_test_setup(test_example_embedded, setup),
+		cmocka_unit_test_setup(test_example_without_keys, setup),
+		cmocka_unit_test_setup(test_defaults, setup),
+		cmocka_unit_test_setup(test_settings, setup),
+		cmocka_unit_test_setup(test_testing_section, setup),
+		cmocka_unit_test_setup(test_unknown_key, setup),
+		cmocka_unit_test_setup(test_duplicate_key, setup),
+		cmocka_unit_test_setup(test_bad_duration, setup),
+		cmocka_unit_test_setup(test_bad_severity, setup),
+		cmocka_unit_test_setup(test_unknown_target, setup),
+		cmocka_unit_test_setup(test_unknown_template_field, setup),
+		cmocka_unit_test_setup(test_bad_regex, setup),
+		cmocka_unit_test_setup(test_syntax_errors, setup),
+		cmocka_unit_test_setup(test_wrong_type, setup),
+		cmocka_unit_test_setup(test_missing_key, setup),
+		cmocka_unit_test_setup(test_many_errors, setup),
+		cmocka_unit_test_setup(test_structure_errors, setup),
+		cmocka_unit_test_setup(test_diags_print, setup),
+		cmocka_unit_test_setup(test_inline_key_warns, setup),
+		cmocka_unit_test_setup(test_odd_key_warns, setup),
+		cmocka_unit_test_setup(test_key_errors_hide_key, setup),
+		cmocka_unit_test_setup(test_key_from_file, setup),
+		cmocka_unit_test_setup(test_relative_config_name, setup),
+		cmocka_unit_test_setup(test_key_from_credential, setup),
+		cmocka_unit_test_setup(test_value_checks, setup),
+		cmocka_unit_test_setup(test_route_inheritance, setup),
+		cmocka_unit_test_setup(test_match_parsing, setup),
+		cmocka_unit_test_setup(test_load_file_errors, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -31,9 +31,9 @@ static void alert_ca_central(struct alert *a)
 	a->old_state = ALERT_STATE_INSUFFICIENT_DATA;
 	a->name = "Test alarm";
 	a->reason = "Threshold Crossed: 1 out of the last 1 datapoints "
-	            "[6.0 (25/09/22 18:49:00)] was greater than the "
-	            "threshold (5.0) (minimum 1 datapoint for OK -> ALARM "
-	            "transition).";
+		    "[6.0 (25/09/22 18:49:00)] was greater than the "
+		    "threshold (5.0) (minimum 1 datapoint for OK -> ALARM "
+		    "transition).";
 	a->account = "017790921725";
 	a->region = "ca-central-1";
 	a->arn = ARN_TEST_ALARM;
@@ -50,11 +50,11 @@ static void alert_ca_central(struct alert *a)
 static struct render_context context_for(const struct alert *a)
 {
 	struct render_context ctx = {
-	    .alert = a,
-	    .severity = "critical",
-	    .environment = "production",
-	    .region = "ca-central-1",
-	    .route_name = "lambda-concurrency",
+		.alert = a,
+		.severity = "critical",
+		.environment = "production",
+		.region = "ca-central-1",
+		.route_name = "lambda-concurrency",
 	};
 
 	return ctx;
@@ -70,7 +70,7 @@ static char *expand(const char *tpl, const struct render_context *ctx)
 }
 
 static void assert_expands(const char *tpl, const struct render_context *ctx,
-                           const char *expected)
+			   const char *expected)
 {
 	char *text = expand(tpl, ctx);
 
@@ -111,8 +111,8 @@ static size_t count_chars(const char *s, size_t len)
 static void test_expand_every_field(void **state)
 {
 	struct alert_dimension dims[] = {
-	    {"InstanceId", "i-123"},
-	    {"ClusterName", "x"},
+		{"InstanceId", "i-123"},
+		{"ClusterName", "x"},
 	};
 	struct alert a;
 	struct render_context ctx;
@@ -120,40 +120,40 @@ static void test_expand_every_field(void **state)
 		const char *tpl;
 		const char *expected;
 	} cases[] = {
-	    {"{{alert_name}}", "Test alarm"},
-	    {"{{severity}}", "critical"},
-	    {"{{environment}}", "production"},
-	    {"{{region}}", "ca-central-1"},
-	    {"{{metric_name}}", "ConcurrentExecutions"},
-	    {"{{metric_value}}", "6.0"},
-	    {"{{account}}", "017790921725"},
-	    {"{{state}}", "ALARM"},
-	    {"{{old_state}}", "INSUFFICIENT_DATA"},
-	    {"{{reason}}",
-	     "Threshold Crossed: 1 out of the last 1 datapoints "
-	     "[6.0 (25/09/22 18:49:00)] was greater than the threshold "
-	     "(5.0) (minimum 1 datapoint for OK -> ALARM transition)."},
-	    {"{{description}}", "Lambda concurrency"},
-	    {"{{namespace}}", "AWS/Lambda"},
-	    {"{{dimensions}}", "InstanceId=i-123, ClusterName=x"},
-	    {"{{alarm_arn}}", ARN_TEST_ALARM},
-	    {"{{console_url}}",
-	     "https://ca-central-1.console.aws.amazon.com/cloudwatch/"
-	     "home?region=ca-central-1#alarmsV2:alarm/Test%20alarm"},
-	    {"{{threshold}}", "5.0"},
-	    {"{{topic_arn}}",
-	     "arn:aws:sns:ca-central-1:017790921725:test-sre-bot"},
-	    {"{{subject}}", "ALARM: \"Test alarm\" in Canada (Central)"},
-	    {"{{kind}}", "metric"},
-	    {"{{route}}", "lambda-concurrency"},
-	    {"{{timestamp}}", "2022-09-25T18:50:37.811Z"},
-	    {"{{source}}", "aws.test"},
-	    {"{{detail_type}}", "Test Detail"},
-	    {"{{expression}}", "m1/m2*100"},
-	    {"{{finding_severity}}", ""},
-	    {"[{{ alert_name }}|{{\tstate  }}]", "[Test alarm|ALARM]"},
-	    {"no fields at all", "no fields at all"},
-	    {"", ""},
+		{"{{alert_name}}", "Test alarm"},
+		{"{{severity}}", "critical"},
+		{"{{environment}}", "production"},
+		{"{{region}}", "ca-central-1"},
+		{"{{metric_name}}", "ConcurrentExecutions"},
+		{"{{metric_value}}", "6.0"},
+		{"{{account}}", "017790921725"},
+		{"{{state}}", "ALARM"},
+		{"{{old_state}}", "INSUFFICIENT_DATA"},
+		{"{{reason}}",
+		 "Threshold Crossed: 1 out of the last 1 datapoints "
+		 "[6.0 (25/09/22 18:49:00)] was greater than the threshold "
+		 "(5.0) (minimum 1 datapoint for OK -> ALARM transition)."},
+		{"{{description}}", "Lambda concurrency"},
+		{"{{namespace}}", "AWS/Lambda"},
+		{"{{dimensions}}", "InstanceId=i-123, ClusterName=x"},
+		{"{{alarm_arn}}", ARN_TEST_ALARM},
+		{"{{console_url}}",
+		 "https://ca-central-1.console.aws.amazon.com/cloudwatch/"
+		 "home?region=ca-central-1#alarmsV2:alarm/Test%20alarm"},
+		{"{{threshold}}", "5.0"},
+		{"{{topic_arn}}",
+		 "arn:aws:sns:ca-central-1:017790921725:test-sre-bot"},
+		{"{{subject}}", "ALARM: \"Test alarm\" in Canada (Central)"},
+		{"{{kind}}", "metric"},
+		{"{{route}}", "lambda-concurrency"},
+		{"{{timestamp}}", "2022-09-25T18:50:37.811Z"},
+		{"{{source}}", "aws.test"},
+		{"{{detail_type}}", "Test Detail"},
+		{"{{expression}}", "m1/m2*100"},
+		{"{{finding_severity}}", ""},
+		{"[{{ alert_name }}|{{\tstate  }}]", "[Test alarm|ALARM]"},
+		{"no fields at all", "no fields at all"},
+		{"", ""},
 	};
 
 	alert_ca_central(&a);
@@ -174,12 +174,12 @@ static void test_expand_missing_values(void **state)
 	struct alert a = {.kind = ALERT_KIND_GENERIC};
 	struct render_context ctx = {.alert = &a};
 	const char *tpl =
-	    "<{{alert_name}}{{severity}}{{environment}}{{region}}"
-	    "{{metric_name}}{{metric_value}}{{account}}{{state}}"
-	    "{{old_state}}{{reason}}{{description}}{{namespace}}"
-	    "{{dimensions}}{{alarm_arn}}{{console_url}}{{threshold}}"
-	    "{{topic_arn}}{{subject}}{{route}}{{source}}{{detail_type}}"
-	    "{{expression}}{{finding_severity}}>";
+		"<{{alert_name}}{{severity}}{{environment}}{{region}}"
+		"{{metric_name}}{{metric_value}}{{account}}{{state}}"
+		"{{old_state}}{{reason}}{{description}}{{namespace}}"
+		"{{dimensions}}{{alarm_arn}}{{console_url}}{{threshold}}"
+		"{{topic_arn}}{{subject}}{{route}}{{source}}{{detail_type}}"
+		"{{expression}}{{finding_severity}}>";
 
 	/* ALERT_STATE_NONE and NULL strings are values never given. */
 	assert_expands(tpl, &ctx, "<>");
@@ -189,10 +189,10 @@ static void test_expand_missing_values(void **state)
 static void test_expand_guardduty(void **state)
 {
 	struct alert a = {
-	    .kind = ALERT_KIND_GUARDDUTY,
-	    .name = "UnauthorizedAccess:EC2/SSHBruteForce",
-	    .finding_severity = 8.0,
-	    .severity_band = "high",
+		.kind = ALERT_KIND_GUARDDUTY,
+		.name = "UnauthorizedAccess:EC2/SSHBruteForce",
+		.finding_severity = 8.0,
+		.severity_band = "high",
 	};
 	struct render_context ctx = {.alert = &a, .region = "us-east-1"};
 
@@ -201,8 +201,8 @@ static void test_expand_guardduty(void **state)
 	assert_expands("{{finding_severity}}", &ctx, "2.2");
 	assert_expands("{{kind}}", &ctx, "guardduty");
 	assert_expands("{{console_url}}", &ctx,
-	               "https://us-east-1.console.aws.amazon.com/guardduty/"
-	               "home?region=us-east-1#/findings");
+		       "https://us-east-1.console.aws.amazon.com/guardduty/"
+		       "home?region=us-east-1#/findings");
 }
 
 static void test_expand_console_url(void **state)
@@ -215,22 +215,22 @@ static void test_expand_console_url(void **state)
 
 	a.name = "a/b c#\xc3\xbc?&=";
 	assert_expands("{{console_url}}", &ctx,
-	               "https://ca-central-1.console.aws.amazon.com/cloudwatch/"
-	               "home?region=ca-central-1#alarmsV2:alarm/"
-	               "a%2Fb%20c%23%C3%BC%3F%26%3D");
+		       "https://ca-central-1.console.aws.amazon.com/cloudwatch/"
+		       "home?region=ca-central-1#alarmsV2:alarm/"
+		       "a%2Fb%20c%23%C3%BC%3F%26%3D");
 
 	a.name = "Test alarm";
 	a.kind = ALERT_KIND_COMPOSITE;
 	ctx.region = "cn-north-1";
 	assert_expands("{{console_url}}", &ctx,
-	               "https://cn-north-1.console.amazonaws.cn/cloudwatch/"
-	               "home?region=cn-north-1#alarmsV2:alarm/Test%20alarm");
+		       "https://cn-north-1.console.amazonaws.cn/cloudwatch/"
+		       "home?region=cn-north-1#alarmsV2:alarm/Test%20alarm");
 
 	ctx.region = "us-gov-west-1";
 	assert_expands("{{console_url}}", &ctx,
-	               "https://us-gov-west-1.console.amazonaws-us-gov.com/"
-	               "cloudwatch/home?region=us-gov-west-1"
-	               "#alarmsV2:alarm/Test%20alarm");
+		       "https://us-gov-west-1.console.amazonaws-us-gov.com/"
+		       "cloudwatch/home?region=us-gov-west-1"
+		       "#alarmsV2:alarm/Test%20alarm");
 
 	/* No region, or something that is no region, gives no link. */
 	ctx.region = NULL;
@@ -335,20 +335,20 @@ static void test_expand_bounded(void **state)
 }
 
 static int render_runbook(const struct render_context *ctx,
-                          json_t **ret_payload)
+			  json_t **ret_payload)
 {
 	struct config_detail details[] = {
-	    {"environment", "{{environment}}"},
-	    {"region", "{{region}}"},
-	    {"metric", "{{metric_name}}"},
-	    {"value", "{{metric_value}}"},
+		{"environment", "{{environment}}"},
+		{"region", "{{region}}"},
+		{"metric", "{{metric_name}}"},
+		{"value", "{{metric_value}}"},
 	};
 	struct config_template tpl = {
-	    .name = "runbook",
-	    .summary = "GhostLine Alert: {{alert_name}}",
-	    .source = "aws-cloudwatch",
-	    .details = details,
-	    .n_details = ARRAY_SIZE(details),
+		.name = "runbook",
+		.summary = "GhostLine Alert: {{alert_name}}",
+		.source = "aws-cloudwatch",
+		.details = details,
+		.n_details = ARRAY_SIZE(details),
 	};
 
 	return render_payload(&tpl, ctx, ret_payload);
@@ -375,13 +375,13 @@ static void test_payload_runbook(void **state)
 	assert_int_equal(render_runbook(&ctx, &payload), 0);
 	text = dump(payload);
 	assert_string_equal(text, "{\"summary\":\"GhostLine Alert: Test "
-	                          "alarm\",\"source\":\"aws-cloudwatch\","
-	                          "\"severity\":\"critical\",\"timestamp\":"
-	                          "\"2022-09-25T18:50:37.811Z\","
-	                          "\"custom_details\":{\"environment\":"
-	                          "\"production\",\"region\":\"ca-central-1\","
-	                          "\"metric\":\"ConcurrentExecutions\","
-	                          "\"value\":\"6.0\"}}");
+				  "alarm\",\"source\":\"aws-cloudwatch\","
+				  "\"severity\":\"critical\",\"timestamp\":"
+				  "\"2022-09-25T18:50:37.811Z\","
+				  "\"custom_details\":{\"environment\":"
+				  "\"production\",\"region\":\"ca-central-1\","
+				  "\"metric\":\"ConcurrentExecutions\","
+				  "\"value\":\"6.0\"}}");
 	free(text);
 	json_decref(payload);
 }
@@ -389,18 +389,18 @@ static void test_payload_runbook(void **state)
 static void test_payload_optional_fields(void **state)
 {
 	struct config_detail details[] = {
-	    {"z_first", "{{state}}"},
-	    {"a_second", "{{description}}"},
-	    {"m_third", "literal"},
+		{"z_first", "{{state}}"},
+		{"a_second", "{{description}}"},
+		{"m_third", "literal"},
 	};
 	struct config_template tpl = {
-	    .summary = "{{alert_name}}",
-	    .source = "{{account}}",
-	    .component = "{{namespace}}",
-	    .group = "{{environment}}",
-	    .class_name = "{{description}}",
-	    .details = details,
-	    .n_details = ARRAY_SIZE(details),
+		.summary = "{{alert_name}}",
+		.source = "{{account}}",
+		.component = "{{namespace}}",
+		.group = "{{environment}}",
+		.class_name = "{{description}}",
+		.details = details,
+		.n_details = ARRAY_SIZE(details),
 	};
 	struct alert a;
 	struct render_context ctx;
@@ -414,12 +414,12 @@ static void test_payload_optional_fields(void **state)
 	assert_int_equal(render_payload(&tpl, &ctx, &payload), 0);
 	text = dump(payload);
 	assert_string_equal(
-	    text, "{\"summary\":\"Test alarm\",\"source\":\"017790921725\","
-	          "\"severity\":\"critical\",\"timestamp\":"
-	          "\"2022-09-25T18:50:37.811Z\",\"component\":"
-	          "\"AWS/Lambda\",\"group\":\"production\","
-	          "\"custom_details\":{\"z_first\":\"ALARM\","
-	          "\"a_second\":\"\",\"m_third\":\"literal\"}}");
+		text, "{\"summary\":\"Test alarm\",\"source\":\"017790921725\","
+		      "\"severity\":\"critical\",\"timestamp\":"
+		      "\"2022-09-25T18:50:37.811Z\",\"component\":"
+		      "\"AWS/Lambda\",\"group\":\"production\","
+		      "\"custom_details\":{\"z_first\":\"ALARM\","
+		      "\"a_second\":\"\",\"m_third\":\"literal\"}}");
 	free(text);
 	json_decref(payload);
 
@@ -433,15 +433,15 @@ static void test_payload_optional_fields(void **state)
 	assert_null(json_object_get(payload, "group"));
 	assert_null(json_object_get(payload, "custom_details"));
 	assert_string_equal(
-	    json_string_value(json_object_get(payload, "class")), "Lambda");
+		json_string_value(json_object_get(payload, "class")), "Lambda");
 	json_decref(payload);
 }
 
 static void test_payload_fallbacks(void **state)
 {
 	struct config_template tpl = {
-	    .summary = "{{description}}",
-	    .source = "{{detail_type}}",
+		.summary = "{{description}}",
+		.source = "{{detail_type}}",
 	};
 	struct alert a;
 	struct render_context ctx;
@@ -453,11 +453,11 @@ static void test_payload_fallbacks(void **state)
 	/* PagerDuty requires both summary and source to be non-empty. */
 	assert_int_equal(render_payload(&tpl, &ctx, &payload), 0);
 	assert_string_equal(
-	    json_string_value(json_object_get(payload, "summary")),
-	    "Test alarm");
+		json_string_value(json_object_get(payload, "summary")),
+		"Test alarm");
 	assert_string_equal(
-	    json_string_value(json_object_get(payload, "source")),
-	    "alertbridge");
+		json_string_value(json_object_get(payload, "source")),
+		"alertbridge");
 	json_decref(payload);
 
 	a.name = NULL;
@@ -465,19 +465,20 @@ static void test_payload_fallbacks(void **state)
 	tpl.source = NULL;
 	assert_int_equal(render_payload(&tpl, &ctx, &payload), 0);
 	assert_string_equal(
-	    json_string_value(json_object_get(payload, "summary")), "alert");
+		json_string_value(json_object_get(payload, "summary")),
+		"alert");
 	assert_string_equal(
-	    json_string_value(json_object_get(payload, "source")),
-	    "alertbridge");
+		json_string_value(json_object_get(payload, "source")),
+		"alertbridge");
 	json_decref(payload);
 }
 
 static void test_payload_severity(void **state)
 {
 	static const char *const valid[] = {"critical", "error", "warning",
-	                                    "info"};
+					    "info"};
 	static const char *const invalid[] = {"fatal", "CRITICAL", "",
-	                                      "critical ", NULL};
+					      "critical ", NULL};
 	struct config_template bad_tpl = {.summary = "{{nope}}"};
 	json_t *sentinel = json_object();
 	json_t *payload;
@@ -492,8 +493,8 @@ static void test_payload_severity(void **state)
 		payload = NULL;
 		assert_int_equal(render_runbook(&ctx, &payload), 0);
 		assert_string_equal(
-		    json_string_value(json_object_get(payload, "severity")),
-		    valid[i]);
+			json_string_value(json_object_get(payload, "severity")),
+			valid[i]);
 		json_decref(payload);
 	}
 
@@ -519,17 +520,17 @@ static void assert_round_trip(const char *value, const char *expected)
 {
 	struct config_detail details[] = {{"v", "{{alert_name}}"}};
 	struct config_template tpl = {
-	    .summary = "{{alert_name}}",
-	    .source = "{{alert_name}}",
-	    .component = "{{alert_name}}",
-	    .details = details,
-	    .n_details = 1,
+		.summary = "{{alert_name}}",
+		.source = "{{alert_name}}",
+		.component = "{{alert_name}}",
+		.details = details,
+		.n_details = 1,
 	};
 	static const char *const paths[][2] = {
-	    {"summary", NULL},
-	    {"source", NULL},
-	    {"component", NULL},
-	    {"custom_details", "v"},
+		{"summary", NULL},
+		{"source", NULL},
+		{"component", NULL},
+		{"custom_details", "v"},
 	};
 	struct alert a;
 	struct render_context ctx;
@@ -545,14 +546,14 @@ static void assert_round_trip(const char *value, const char *expected)
 
 	assert_int_equal(render_payload(&tpl, &ctx, &payload), 0);
 	assert_int_equal(render_event_body(payload, "R", "trigger", "k", NULL,
-	                                   NULL, &body, &len),
-	                 0);
+					   NULL, &body, &len),
+			 0);
 	assert_int_equal(len, strlen(body));
 
 	/* ASCII only, and no raw control characters (DEL needs none). */
 	for (size_t i = 0; i < len; i++)
 		assert_true((unsigned char)body[i] >= 0x20 &&
-		            (unsigned char)body[i] <= 0x7f);
+			    (unsigned char)body[i] <= 0x7f);
 
 	parsed = json_loads(body, 0, &error);
 	if (!parsed)
@@ -560,14 +561,14 @@ static void assert_round_trip(const char *value, const char *expected)
 
 	for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
 		json_t *v = json_object_get(json_object_get(parsed, "payload"),
-		                            paths[i][0]);
+					    paths[i][0]);
 
 		if (paths[i][1])
 			v = json_object_get(v, paths[i][1]);
 		assert_true(json_is_string(v));
 		assert_int_equal(json_string_length(v), strlen(expected));
 		assert_memory_equal(json_string_value(v), expected,
-		                    strlen(expected));
+				    strlen(expected));
 	}
 
 	json_decref(parsed);
@@ -582,28 +583,28 @@ static void test_escaping(void **state)
 		const char *expected;
 		const char *escape; /* must appear in the body */
 	} cases[] = {
-	    {"say \"hi\"", "say \"hi\"", "say \\\"hi\\\""},
-	    {"back\\slash", "back\\slash", "back\\\\slash"},
-	    {"a\x01z", "a\x01z", "a\\u0001z"},
-	    {"new\nline", "new\nline", "new\\nline"},
-	    {"tab\there", "tab\there", "tab\\there"},
-	    {"esc\x1b del\x7f", "esc\x1b del\x7f", "esc\\u001B"},
-	    {"ls\xe2\x80\xa8", "ls\xe2\x80\xa8", "ls\\u2028"},
-	    {"ps\xe2\x80\xa9", "ps\xe2\x80\xa9", "ps\\u2029"},
-	    {"caf\xc3\xa9", "caf\xc3\xa9", "caf\\u00E9"},
-	    {"\xf0\x9f\x9a\xa8", "\xf0\x9f\x9a\xa8", "\\uD83D\\uDEA8"},
-	    {"</script>", "</script>", "</script>"},
-	    /* Invalid UTF-8: one U+FFFD per maximal ill-formed part. */
-	    {"lone\xff", "lone" FFFD, "lone\\uFFFD"},
-	    {"cut\xe2\x82", "cut" FFFD, "cut\\uFFFD\""},
-	    {"cut\xf0\x9f\x9a.", "cut" FFFD ".", "cut\\uFFFD."},
-	    {"over\xc0\xaf", "over" FFFD FFFD, "over\\uFFFD\\uFFFD\""},
-	    {"over3\xe0\x80\xaf", "over3" FFFD FFFD FFFD, "over3"},
-	    {"over4\xf0\x80\x80\xaf", "over4" FFFD FFFD FFFD FFFD, "over4"},
-	    {"sur\xed\xa0\x80", "sur" FFFD FFFD FFFD,
-	     "sur\\uFFFD\\uFFFD\\uFFFD\""},
-	    {"big\xf4\x90\x80\x80", "big" FFFD FFFD FFFD FFFD, "big"},
-	    {"cont\x80\xbf", "cont" FFFD FFFD, "cont"},
+		{"say \"hi\"", "say \"hi\"", "say \\\"hi\\\""},
+		{"back\\slash", "back\\slash", "back\\\\slash"},
+		{"a\x01z", "a\x01z", "a\\u0001z"},
+		{"new\nline", "new\nline", "new\\nline"},
+		{"tab\there", "tab\there", "tab\\there"},
+		{"esc\x1b del\x7f", "esc\x1b del\x7f", "esc\\u001B"},
+		{"ls\xe2\x80\xa8", "ls\xe2\x80\xa8", "ls\\u2028"},
+		{"ps\xe2\x80\xa9", "ps\xe2\x80\xa9", "ps\\u2029"},
+		{"caf\xc3\xa9", "caf\xc3\xa9", "caf\\u00E9"},
+		{"\xf0\x9f\x9a\xa8", "\xf0\x9f\x9a\xa8", "\\uD83D\\uDEA8"},
+		{"</script>", "</script>", "</script>"},
+		/* Invalid UTF-8: one U+FFFD per maximal ill-formed part. */
+		{"lone\xff", "lone" FFFD, "lone\\uFFFD"},
+		{"cut\xe2\x82", "cut" FFFD, "cut\\uFFFD\""},
+		{"cut\xf0\x9f\x9a.", "cut" FFFD ".", "cut\\uFFFD."},
+		{"over\xc0\xaf", "over" FFFD FFFD, "over\\uFFFD\\uFFFD\""},
+		{"over3\xe0\x80\xaf", "over3" FFFD FFFD FFFD, "over3"},
+		{"over4\xf0\x80\x80\xaf", "over4" FFFD FFFD FFFD FFFD, "over4"},
+		{"sur\xed\xa0\x80", "sur" FFFD FFFD FFFD,
+		 "sur\\uFFFD\\uFFFD\\uFFFD\""},
+		{"big\xf4\x90\x80\x80", "big" FFFD FFFD FFFD FFFD, "big"},
+		{"cont\x80\xbf", "cont" FFFD FFFD, "cont"},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -620,11 +621,11 @@ static void test_escaping(void **state)
 		ctx = context_for(&a);
 		assert_int_equal(render_runbook(&ctx, &payload), 0);
 		assert_int_equal(render_event_body(payload, "R", "trigger", "k",
-		                                   NULL, NULL, &body, &len),
-		                 0);
+						   NULL, NULL, &body, &len),
+				 0);
 		if (!strstr(body, cases[i].escape))
 			fail_msg("case %zu: no %s in %s", i, cases[i].escape,
-			         body);
+				 body);
 		free(body);
 		json_decref(payload);
 	}
@@ -680,7 +681,7 @@ static char *cut_of(const char *unit, size_t n)
 static void test_summary_limit(void **state)
 {
 	static const char *const units[] = {"a", "\xc3\xa9",
-	                                    "\xf0\x9f\x9a\xa8"};
+					    "\xf0\x9f\x9a\xa8"};
 	char *name;
 	char *expected;
 	char *tail;
@@ -737,7 +738,7 @@ static void test_summary_limit(void **state)
 static void test_dedup_key(void **state)
 {
 	static const char *const unprintable[] = {"a\nb", "tab\t", "bad\xff",
-	                                          "del\x7f", ""};
+						  "del\x7f", ""};
 	char hex[65];
 	char *key = NULL;
 	char *again = NULL;
@@ -804,36 +805,36 @@ static void test_body_runbook(void **state)
 	assert_int_equal(render_runbook(&ctx, &payload), 0);
 
 	assert_int_equal(render_event_body(payload, "R0UT1NGKEY", "trigger",
-	                                   ARN_TEST_ALARM, "alertbridge",
-	                                   "https://alertbridge.example/",
-	                                   &body, &len),
-	                 0);
+					   ARN_TEST_ALARM, "alertbridge",
+					   "https://alertbridge.example/",
+					   &body, &len),
+			 0);
 	assert_string_equal(
-	    body,
-	    "{\"routing_key\":\"R0UT1NGKEY\",\"event_action\":\"trigger\","
-	    "\"dedup_key\":\"" ARN_TEST_ALARM "\",\"payload\":{"
-	    "\"summary\":\"GhostLine Alert: Test alarm\",\"source\":"
-	    "\"aws-cloudwatch\",\"severity\":\"critical\",\"timestamp\":"
-	    "\"2022-09-25T18:50:37.811Z\",\"custom_details\":{"
-	    "\"environment\":\"production\",\"region\":\"ca-central-1\","
-	    "\"metric\":\"ConcurrentExecutions\",\"value\":\"6.0\"}},"
-	    "\"client\":\"alertbridge\",\"client_url\":"
-	    "\"https://alertbridge.example/\"}");
+		body,
+		"{\"routing_key\":\"R0UT1NGKEY\",\"event_action\":\"trigger\","
+		"\"dedup_key\":\"" ARN_TEST_ALARM "\",\"payload\":{"
+		"\"summary\":\"GhostLine Alert: Test alarm\",\"source\":"
+		"\"aws-cloudwatch\",\"severity\":\"critical\",\"timestamp\":"
+		"\"2022-09-25T18:50:37.811Z\",\"custom_details\":{"
+		"\"environment\":\"production\",\"region\":\"ca-central-1\","
+		"\"metric\":\"ConcurrentExecutions\",\"value\":\"6.0\"}},"
+		"\"client\":\"alertbridge\",\"client_url\":"
+		"\"https://alertbridge.example/\"}");
 	assert_int_equal(len, strlen(body));
 	free(body);
 
 	/* Resolve: the dedup_key finds the alert, no payload needed. */
 	assert_int_equal(render_event_body(NULL, "R", "resolve", "k", NULL,
-	                                   NULL, &body, &len),
-	                 0);
+					   NULL, &body, &len),
+			 0);
 	assert_string_equal(body, "{\"routing_key\":\"R\",\"event_action\":"
-	                          "\"resolve\",\"dedup_key\":\"k\"}");
+				  "\"resolve\",\"dedup_key\":\"k\"}");
 	free(body);
 
 	/* A trigger without dedup_key: PagerDuty assigns one. */
 	assert_int_equal(render_event_body(payload, "R", "trigger", NULL, NULL,
-	                                   NULL, &body, &len),
-	                 0);
+					   NULL, &body, &len),
+			 0);
 	assert_null(strstr(body, "dedup_key"));
 	free(body);
 
@@ -850,48 +851,48 @@ static void test_body_invalid(void **state)
 	char *key256 = repeat("k", 256);
 
 	assert_int_equal(render_event_body(payload, "R", "trigger", key255,
-	                                   NULL, NULL, &body, &len),
-	                 0);
+					   NULL, NULL, &body, &len),
+			 0);
 	free(body);
 	body = (char *)"untouched";
 	len = 7;
 
 	assert_int_equal(render_event_body(payload, "R", "fire", "k", NULL,
-	                                   NULL, &body, &len),
-	                 -EINVAL);
-	assert_int_equal(
-	    render_event_body(payload, "R", NULL, "k", NULL, NULL, &body, &len),
-	    -EINVAL);
+					   NULL, &body, &len),
+			 -EINVAL);
+	assert_int_equal(render_event_body(payload, "R", NULL, "k", NULL, NULL,
+					   &body, &len),
+			 -EINVAL);
 	assert_int_equal(render_event_body(payload, "R", "Trigger", "k", NULL,
-	                                   NULL, &body, &len),
-	                 -EINVAL);
+					   NULL, &body, &len),
+			 -EINVAL);
 	assert_int_equal(render_event_body(payload, "", "trigger", "k", NULL,
-	                                   NULL, &body, &len),
-	                 -EINVAL);
+					   NULL, &body, &len),
+			 -EINVAL);
 	assert_int_equal(render_event_body(payload, NULL, "trigger", "k", NULL,
-	                                   NULL, &body, &len),
-	                 -EINVAL);
+					   NULL, &body, &len),
+			 -EINVAL);
 	assert_int_equal(render_event_body(payload, "R", "trigger", key256,
-	                                   NULL, NULL, &body, &len),
-	                 -EINVAL);
+					   NULL, NULL, &body, &len),
+			 -EINVAL);
 	assert_int_equal(render_event_body(payload, "R", "trigger", "", NULL,
-	                                   NULL, &body, &len),
-	                 -EINVAL);
+					   NULL, &body, &len),
+			 -EINVAL);
 	assert_int_equal(render_event_body(payload, "R", "resolve", NULL, NULL,
-	                                   NULL, &body, &len),
-	                 -EINVAL);
+					   NULL, &body, &len),
+			 -EINVAL);
 	assert_int_equal(render_event_body(payload, "R", "acknowledge", NULL,
-	                                   NULL, NULL, &body, &len),
-	                 -EINVAL);
+					   NULL, NULL, &body, &len),
+			 -EINVAL);
 	assert_int_equal(render_event_body(NULL, "R", "trigger", "k", NULL,
-	                                   NULL, &body, &len),
-	                 -EINVAL);
+					   NULL, &body, &len),
+			 -EINVAL);
 	assert_int_equal(render_event_body(array, "R", "trigger", "k", NULL,
-	                                   NULL, &body, &len),
-	                 -EINVAL);
+					   NULL, &body, &len),
+			 -EINVAL);
 	assert_int_equal(render_event_body(payload, "R", "trigger", "k",
-	                                   "bad\xff", NULL, &body, &len),
-	                 -EINVAL);
+					   "bad\xff", NULL, &body, &len),
+			 -EINVAL);
 
 	assert_string_equal(body, "untouched");
 	assert_int_equal(len, 7);
@@ -904,20 +905,21 @@ static void test_body_invalid(void **state)
 
 /* A payload whose custom_details hold entries of the given sizes. */
 static json_t *payload_with_details(const char *const *keys,
-                                    const size_t *sizes, size_t n)
+				    const size_t *sizes, size_t n)
 {
-	json_t *payload = json_pack(
-	    "{s:s, s:s, s:s, s:{}}", "summary", "Big \xf0\x9f\x9a\xa8 alert",
-	    "source", "aws-cloudwatch", "severity", "error", "custom_details");
+	json_t *payload = json_pack("{s:s, s:s, s:s, s:{}}", "summary",
+				    "Big \xf0\x9f\x9a\xa8 alert", "source",
+				    "aws-cloudwatch", "severity", "error",
+				    "custom_details");
 	json_t *details = json_object_get(payload, "custom_details");
 
 	assert_non_null(details);
 	for (size_t i = 0; i < n; i++) {
 		char *value = repeat("v", sizes[i]);
 
-		assert_int_equal(
-		    json_object_set_new(details, keys[i], json_string(value)),
-		    0);
+		assert_int_equal(json_object_set_new(details, keys[i],
+						     json_string(value)),
+				 0);
 		free(value);
 	}
 	return payload;
@@ -948,32 +950,33 @@ static void test_body_trimmed(void **state)
 
 	payload = payload_with_details(keys, sizes, ARRAY_SIZE(keys));
 	assert_int_equal(render_event_body(payload, "R", "trigger", "k", NULL,
-	                                   NULL, &body, &len),
-	                 0);
+					   NULL, &body, &len),
+			 0);
 	parsed = body_parse(body, len);
 	details = json_object_get(json_object_get(parsed, "payload"),
-	                          "custom_details");
+				  "custom_details");
 
-	assert_string_equal(json_string_value(json_object_get(
-	                        json_object_get(parsed, "payload"), "summary")),
-	                    "Big \xf0\x9f\x9a\xa8 alert");
+	assert_string_equal(
+		json_string_value(json_object_get(
+			json_object_get(parsed, "payload"), "summary")),
+		"Big \xf0\x9f\x9a\xa8 alert");
 	assert_null(json_object_get(details, "huge"));
 	assert_string_equal(json_string_value(json_object_get(details, "note")),
-	                    "vvvvvvvvvv");
+			    "vvvvvvvvvv");
 	assert_int_equal(json_string_length(json_object_get(details, "log")),
-	                 20 * 1024);
+			 20 * 1024);
 	assert_non_null(json_object_get(details, "trace"));
-	assert_int_equal(
-	    json_array_size(json_object_get(details, "alertbridge_dropped")),
-	    1);
+	assert_int_equal(json_array_size(json_object_get(
+				 details, "alertbridge_dropped")),
+			 1);
 	assert_string_equal(
-	    json_string_value(json_array_get(
-	        json_object_get(details, "alertbridge_dropped"), 0)),
-	    "huge");
+		json_string_value(json_array_get(
+			json_object_get(details, "alertbridge_dropped"), 0)),
+		"huge");
 
 	/* The caller's payload is left as it was. */
 	assert_non_null(json_object_get(
-	    json_object_get(payload, "custom_details"), "huge"));
+		json_object_get(payload, "custom_details"), "huge"));
 
 	json_decref(parsed);
 	json_decref(payload);
@@ -994,11 +997,11 @@ static void test_body_trimmed_largest_first(void **state)
 	/* Dropping a alone leaves 550 KB: b goes too, c stays. */
 	payload = payload_with_details(keys, sizes, ARRAY_SIZE(keys));
 	assert_int_equal(render_event_body(payload, "R", "trigger", "k", NULL,
-	                                   NULL, &body, &len),
-	                 0);
+					   NULL, &body, &len),
+			 0);
 	parsed = body_parse(body, len);
 	details = json_object_get(json_object_get(parsed, "payload"),
-	                          "custom_details");
+				  "custom_details");
 	dropped = json_object_get(details, "alertbridge_dropped");
 
 	assert_int_equal(json_array_size(dropped), 2);
@@ -1020,15 +1023,15 @@ static void test_body_trimmed_largest_first(void **state)
 static void test_body_trimmed_after_escaping(void **state)
 {
 	struct config_detail details[] = {
-	    {"r1", "{{reason}}"},
-	    {"r2", "{{reason}}"},
-	    {"small", "{{alert_name}}"},
+		{"r1", "{{reason}}"},
+		{"r2", "{{reason}}"},
+		{"small", "{{alert_name}}"},
 	};
 	struct config_template tpl = {
-	    .summary = "{{alert_name}}",
-	    .source = "aws-cloudwatch",
-	    .details = details,
-	    .n_details = ARRAY_SIZE(details),
+		.summary = "{{alert_name}}",
+		.source = "aws-cloudwatch",
+		.details = details,
+		.n_details = ARRAY_SIZE(details),
 	};
 	struct alert a;
 	struct render_context ctx;
@@ -1045,17 +1048,17 @@ static void test_body_trimmed_after_escaping(void **state)
 
 	assert_int_equal(render_payload(&tpl, &ctx, &payload), 0);
 	assert_int_equal(render_event_body(payload, "R", "trigger", "k", NULL,
-	                                   NULL, &body, &len),
-	                 0);
+					   NULL, &body, &len),
+			 0);
 	parsed = body_parse(body, len);
 	got = json_object_get(json_object_get(parsed, "payload"),
-	                      "custom_details");
+			      "custom_details");
 
 	assert_int_equal(json_string_length(json_object_get(got, "r1")),
-	                 RENDER_FIELD_MAX);
+			 RENDER_FIELD_MAX);
 	assert_null(json_object_get(got, "r2"));
 	assert_string_equal(json_string_value(json_object_get(got, "small")),
-	                    "Test alarm");
+			    "Test alarm");
 
 	json_decref(parsed);
 	json_decref(payload);
@@ -1066,22 +1069,22 @@ static void test_body_trimmed_after_escaping(void **state)
 static void test_body_too_big(void **state)
 {
 	char *source = repeat("s", 600 * 1024);
-	json_t *payload =
-	    json_pack("{s:s, s:s, s:s, s:{s:s}}", "summary", "x", "source",
-	              source, "severity", "info", "custom_details", "k", "v");
+	json_t *payload = json_pack("{s:s, s:s, s:s, s:{s:s}}", "summary", "x",
+				    "source", source, "severity", "info",
+				    "custom_details", "k", "v");
 	char *body = (char *)"untouched";
 	size_t len = 0;
 
 	/* The trigger's own fields are never dropped. */
 	assert_int_equal(render_event_body(payload, "R", "trigger", "k", NULL,
-	                                   NULL, &body, &len),
-	                 -E2BIG);
+					   NULL, &body, &len),
+			 -E2BIG);
 	assert_string_equal(body, "untouched");
 
 	json_object_del(payload, "custom_details");
 	assert_int_equal(render_event_body(payload, "R", "trigger", "k", NULL,
-	                                   NULL, &body, &len),
-	                 -E2BIG);
+					   NULL, &body, &len),
+			 -E2BIG);
 
 	json_decref(payload);
 	free(source);
@@ -1090,26 +1093,26 @@ static void test_body_too_big(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_expand_every_field),
-	    cmocka_unit_test(test_expand_missing_values),
-	    cmocka_unit_test(test_expand_guardduty),
-	    cmocka_unit_test(test_expand_console_url),
-	    cmocka_unit_test(test_expand_literal_braces),
-	    cmocka_unit_test(test_expand_unknown_field),
-	    cmocka_unit_test(test_expand_bounded),
-	    cmocka_unit_test(test_payload_runbook),
-	    cmocka_unit_test(test_payload_optional_fields),
-	    cmocka_unit_test(test_payload_fallbacks),
-	    cmocka_unit_test(test_payload_severity),
-	    cmocka_unit_test(test_escaping),
-	    cmocka_unit_test(test_summary_limit),
-	    cmocka_unit_test(test_dedup_key),
-	    cmocka_unit_test(test_body_runbook),
-	    cmocka_unit_test(test_body_invalid),
-	    cmocka_unit_test(test_body_trimmed),
-	    cmocka_unit_test(test_body_trimmed_largest_first),
-	    cmocka_unit_test(test_body_trimmed_after_escaping),
-	    cmocka_unit_test(test_body_too_big),
+		cmocka_unit_test(test_expand_every_field),
+		cmocka_unit_test(test_expand_missing_values),
+		cmocka_unit_test(test_expand_guardduty),
+		cmocka_unit_test(test_expand_console_url),
+		cmocka_unit_test(test_expand_literal_braces),
+		cmocka_unit_test(test_expand_unknown_field),
+		cmocka_unit_test(test_expand_bounded),
+		cmocka_unit_test(test_payload_runbook),
+		cmocka_unit_test(test_payload_optional_fields),
+		cmocka_unit_test(test_payload_fallbacks),
+		cmocka_unit_test(test_payload_severity),
+		cmocka_unit_test(test_escaping),
+		cmocka_unit_test(test_summary_limit),
+		cmocka_unit_test(test_dedup_key),
+		cmocka_unit_test(test_body_runbook),
+		cmocka_unit_test(test_body_invalid),
+		cmocka_unit_test(test_body_trimmed),
+		cmocka_unit_test(test_body_trimmed_largest_first),
+		cmocka_unit_test(test_body_trimmed_after_escaping),
+		cmocka_unit_test(test_body_too_big),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -65,21 +65,21 @@ static bool matches(const struct config *config, const struct alert *alert)
 static struct alert alarm(void)
 {
 	static struct alert_dimension dimensions[] = {
-	    {.name = "InstanceId", .value = "i-0abc"},
-	    {.name = "AutoScalingGroupName", .value = "web-asg"},
+		{.name = "InstanceId", .value = "i-0abc"},
+		{.name = "AutoScalingGroupName", .value = "web-asg"},
 	};
 
 	return (struct alert){
-	    .kind = ALERT_KIND_METRIC,
-	    .state = ALERT_STATE_ALARM,
-	    .name = "prod-api-errors",
-	    .account = "123456789012",
-	    .region = "us-east-1",
-	    .namespace = "AWS/EC2",
-	    .metric_name = "CPUUtilization",
-	    .topic_arn = "arn:aws:sns:us-east-1:123456789012:ghostline",
-	    .dimensions = dimensions,
-	    .n_dimensions = ARRAY_SIZE(dimensions),
+		.kind = ALERT_KIND_METRIC,
+		.state = ALERT_STATE_ALARM,
+		.name = "prod-api-errors",
+		.account = "123456789012",
+		.region = "us-east-1",
+		.namespace = "AWS/EC2",
+		.metric_name = "CPUUtilization",
+		.topic_arn = "arn:aws:sns:us-east-1:123456789012:ghostline",
+		.dimensions = dimensions,
+		.n_dimensions = ARRAY_SIZE(dimensions),
 	};
 }
 
@@ -155,7 +155,7 @@ static void test_kind(void **state)
 static void test_state(void **state)
 {
 	struct config *config =
-	    load_match("{state: [ALARM, INSUFFICIENT_DATA]}");
+		load_match("{state: [ALARM, INSUFFICIENT_DATA]}");
 	struct alert a = alarm();
 
 	assert_true(matches(config, &a));
@@ -177,18 +177,19 @@ static void test_field_globs(void **state)
 		const char *yes;
 		const char *no;
 	} cases[] = {
-	    {"{namespace: ['AWS/*', Custom]}",
-	     offsetof(struct alert, namespace), "AWS/Lambda", "Other/EC2"},
-	    {"{metric: '*Utilization'}", offsetof(struct alert, metric_name),
-	     "MemoryUtilization", "Errors"},
-	    {"{region: [eu-*, us-west-2]}", offsetof(struct alert, region),
-	     "us-west-2", "us-east-1"},
-	    {"{account: '1234*'}", offsetof(struct alert, account),
-	     "123456789012", "999999999999"},
-	    {"{topic: 'arn:aws:sns:*:123456789012:ghost*'}",
-	     offsetof(struct alert, topic_arn),
-	     "arn:aws:sns:eu-west-1:123456789012:ghostline",
-	     "arn:aws:sns:eu-west-1:210987654321:ghostline"},
+		{"{namespace: ['AWS/*', Custom]}",
+		 offsetof(struct alert, namespace), "AWS/Lambda", "Other/EC2"},
+		{"{metric: '*Utilization'}",
+		 offsetof(struct alert, metric_name), "MemoryUtilization",
+		 "Errors"},
+		{"{region: [eu-*, us-west-2]}", offsetof(struct alert, region),
+		 "us-west-2", "us-east-1"},
+		{"{account: '1234*'}", offsetof(struct alert, account),
+		 "123456789012", "999999999999"},
+		{"{topic: 'arn:aws:sns:*:123456789012:ghost*'}",
+		 offsetof(struct alert, topic_arn),
+		 "arn:aws:sns:eu-west-1:123456789012:ghostline",
+		 "arn:aws:sns:eu-west-1:210987654321:ghostline"},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -210,10 +211,10 @@ static void test_severity_band(void **state)
 {
 	struct config *config = load_match("{severity: [high, critical]}");
 	struct alert finding = {
-	    .kind = ALERT_KIND_GUARDDUTY,
-	    .name = "UnauthorizedAccess:EC2/SSHBruteForce",
-	    .severity_band = "high",
-	    .finding_severity = 8.0,
+		.kind = ALERT_KIND_GUARDDUTY,
+		.name = "UnauthorizedAccess:EC2/SSHBruteForce",
+		.severity_band = "high",
+		.finding_severity = 8.0,
 	};
 
 	assert_true(matches(config, &finding));
@@ -228,18 +229,18 @@ static void test_severity_band(void **state)
 
 static void test_dimensions(void **state)
 {
-	struct config *config = load_match(
-	    "{dimensions: {InstanceId: 'i-*', AutoScalingGroupName: web-asg}}");
+	struct config *config = load_match("{dimensions: {InstanceId: 'i-*', "
+					   "AutoScalingGroupName: web-asg}}");
 	struct alert_dimension other[] = {
-	    {.name = "InstanceId", .value = "i-0abc"},
-	    {.name = "AutoScalingGroupName", .value = "db-asg"},
+		{.name = "InstanceId", .value = "i-0abc"},
+		{.name = "AutoScalingGroupName", .value = "db-asg"},
 	};
 	struct alert_dimension one[] = {
-	    {.name = "InstanceId", .value = "i-0abc"},
+		{.name = "InstanceId", .value = "i-0abc"},
 	};
 	struct alert_dimension unnamed[] = {
-	    {.name = NULL, .value = "web-asg"},
-	    {.name = "InstanceId", .value = NULL},
+		{.name = NULL, .value = "web-asg"},
+		{.name = "InstanceId", .value = NULL},
 	};
 	struct alert a = alarm();
 
@@ -262,8 +263,8 @@ static void test_dimensions(void **state)
 static void test_all_matchers_must_accept(void **state)
 {
 	struct config *config =
-	    load_match("{name: 'prod-*', kind: metric, state: ALARM, "
-		       "namespace: AWS/EC2, region: us-east-1}");
+		load_match("{name: 'prod-*', kind: metric, state: ALARM, "
+			   "namespace: AWS/EC2, region: us-east-1}");
 	struct alert a = alarm();
 
 	assert_true(matches(config, &a));
@@ -286,8 +287,8 @@ static void test_first_match_wins(void **state)
 					  "    match: {name: 'prod-api-*'}\n");
 	struct alert a = alarm();
 	struct alert budget = {
-	    .kind = ALERT_KIND_BUDGET,
-	    .name = "prod-monthly",
+		.kind = ALERT_KIND_BUDGET,
+		.name = "prod-monthly",
 	};
 	struct alert other = {.kind = ALERT_KIND_GENERIC};
 
@@ -311,15 +312,15 @@ static void test_severity_bands(void **state)
 		const char *band;
 		const char *severity;
 	} cases[] = {
-	    {"low", "info"},
-	    {"medium", "warning"},
-	    {"high", "critical"},
-	    {"critical", "critical"},
+		{"low", "info"},
+		{"medium", "warning"},
+		{"high", "critical"},
+		{"critical", "critical"},
 	};
 	struct config *config =
-	    load_match("{kind: guardduty}\n"
-		       "    severity: warning\n"
-		       "    severity_bands: {high: critical}");
+		load_match("{kind: guardduty}\n"
+			   "    severity: warning\n"
+			   "    severity_bands: {high: critical}");
 	const struct config_route *route = &config->routes[0];
 	struct alert finding = {.kind = ALERT_KIND_GUARDDUTY};
 	struct alert a = alarm();
@@ -342,15 +343,15 @@ static void test_severity_bands(void **state)
 static void test_insufficient_data(void **state)
 {
 	struct config *config =
-	    load(HEAD "routes:\n"
-		      "  - name: trigger\n"
-		      "    target: b\n"
-		      "    severity: critical\n"
-		      "    insufficient_data: {trigger: info}\n"
-		      "    match: {name: 'trigger-*'}\n"
-		      "  - name: ignore\n"
-		      "    target: b\n"
-		      "    severity: critical\n");
+		load(HEAD "routes:\n"
+			  "  - name: trigger\n"
+			  "    target: b\n"
+			  "    severity: critical\n"
+			  "    insufficient_data: {trigger: info}\n"
+			  "    match: {name: 'trigger-*'}\n"
+			  "  - name: ignore\n"
+			  "    target: b\n"
+			  "    severity: critical\n");
 	const struct config_route *trigger = &config->routes[0];
 	const struct config_route *ignore = &config->routes[1];
 	struct alert a = alarm();
@@ -368,18 +369,18 @@ static void test_insufficient_data(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_empty_match_takes_all),
-	    cmocka_unit_test(test_name_glob),
-	    cmocka_unit_test(test_name_regex),
-	    cmocka_unit_test(test_kind),
-	    cmocka_unit_test(test_state),
-	    cmocka_unit_test(test_field_globs),
-	    cmocka_unit_test(test_severity_band),
-	    cmocka_unit_test(test_dimensions),
-	    cmocka_unit_test(test_all_matchers_must_accept),
-	    cmocka_unit_test(test_first_match_wins),
-	    cmocka_unit_test(test_severity_bands),
-	    cmocka_unit_test(test_insufficient_data),
+		cmocka_unit_test(test_empty_match_takes_all),
+		cmocka_unit_test(test_name_glob),
+		cmocka_unit_test(test_name_regex),
+		cmocka_unit_test(test_kind),
+		cmocka_unit_test(test_state),
+		cmocka_unit_test(test_field_globs),
+		cmocka_unit_test(test_severity_band),
+		cmocka_unit_test(test_dimensions),
+		cmocka_unit_test(test_all_matchers_must_accept),
+		cmocka_unit_test(test_first_match_wins),
+		cmocka_unit_test(test_severity_bands),
+		cmocka_unit_test(test_insufficient_data),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

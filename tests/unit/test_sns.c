@@ -215,7 +215,8 @@ static void check_real(const char *json_name, const char *expected_cert,
 
 	/* The certificate is found by the name the URL policy gives. */
 	assert_int_equal(
-	    sns_cert_url_check(msg->signing_cert_url, &file_name, &reason), 0);
+		sns_cert_url_check(msg->signing_cert_url, &file_name, &reason),
+		0);
 	assert_string_equal(file_name, expected_cert);
 
 	key = load_key(file_name, as_of_ms, 1);
@@ -259,8 +260,8 @@ static void test_real_cloudwatch_alarm(void **state)
 	assert_string_equal(msg->subject,
 			    "ALARM: \"Test alarm\" in Canada (Central)");
 	assert_int_equal(msg->message_len, strlen(msg->message));
-	assert_true(
-	    strncmp(msg->message, "{\"AlarmName\":\"Test alarm\"", 25) == 0);
+	assert_true(strncmp(msg->message, "{\"AlarmName\":\"Test alarm\"",
+			    25) == 0);
 	assert_string_equal(msg->timestamp, "2022-09-25T18:50:37.868Z");
 	assert_int_equal(msg->timestamp_ms, INT64_C(1664131837868));
 	assert_non_null(msg->unsubscribe_url);
@@ -284,8 +285,8 @@ static void test_real_sdk_sample(void **state)
 static void check_real_tampered(const char *json_name, const char *cert)
 {
 	static const char *const fields[] = {
-	    "Message",  "MessageId", "Subject", "Timestamp",
-	    "TopicArn", "Signature", "Type",
+		"Message",  "MessageId", "Subject", "Timestamp",
+		"TopicArn", "Signature", "Type",
 	};
 	char path[1024];
 	EVP_PKEY *key;
@@ -359,57 +360,57 @@ static void test_string_to_sign(void **state)
 
 	/* Keys in the body's order differ from the signed order. */
 	assert_string_to_sign(
-	    "{\"Type\":\"Notification\",\"MessageId\":\"m-1\","
-	    "\"TopicArn\":\"arn:aws:sns:us-east-1:1:t\","
-	    "\"Subject\":\"Disk full\",\"Message\":\"line 1\\nline 2\","
-	    "\"Timestamp\":\"2022-09-25T18:50:37.868Z\","
-	    "\"SignatureVersion\":\"2\",\"Signature\":\"AAAA\","
-	    "\"SigningCertURL\":\"" TEST_CERT_URL "\","
-	    "\"UnsubscribeURL\":\"https://sns.us-east-1.amazonaws.com/"
-	    "?Action=Unsubscribe\"}",
-	    "Message\nline 1\nline 2\nMessageId\nm-1\nSubject\nDisk full\n"
-	    "Timestamp\n2022-09-25T18:50:37.868Z\n"
-	    "TopicArn\narn:aws:sns:us-east-1:1:t\nType\nNotification\n");
+		"{\"Type\":\"Notification\",\"MessageId\":\"m-1\","
+		"\"TopicArn\":\"arn:aws:sns:us-east-1:1:t\","
+		"\"Subject\":\"Disk full\",\"Message\":\"line 1\\nline 2\","
+		"\"Timestamp\":\"2022-09-25T18:50:37.868Z\","
+		"\"SignatureVersion\":\"2\",\"Signature\":\"AAAA\","
+		"\"SigningCertURL\":\"" TEST_CERT_URL "\","
+		"\"UnsubscribeURL\":\"https://sns.us-east-1.amazonaws.com/"
+		"?Action=Unsubscribe\"}",
+		"Message\nline 1\nline 2\nMessageId\nm-1\nSubject\nDisk full\n"
+		"Timestamp\n2022-09-25T18:50:37.868Z\n"
+		"TopicArn\narn:aws:sns:us-east-1:1:t\nType\nNotification\n");
 
 	/* Without a Subject its key is left out too. */
 	assert_string_to_sign(
-	    "{\"Type\":\"Notification\",\"MessageId\":\"m-2\","
-	    "\"TopicArn\":\"arn:aws:sns:us-east-1:1:t\","
-	    "\"Message\":\"hello\","
-	    "\"Timestamp\":\"2022-09-25T18:50:37.868Z\","
-	    "\"SignatureVersion\":\"1\",\"Signature\":\"AAAA\","
-	    "\"SigningCertURL\":\"" TEST_CERT_URL "\"}",
-	    "Message\nhello\nMessageId\nm-2\n"
-	    "Timestamp\n2022-09-25T18:50:37.868Z\n"
-	    "TopicArn\narn:aws:sns:us-east-1:1:t\nType\nNotification\n");
+		"{\"Type\":\"Notification\",\"MessageId\":\"m-2\","
+		"\"TopicArn\":\"arn:aws:sns:us-east-1:1:t\","
+		"\"Message\":\"hello\","
+		"\"Timestamp\":\"2022-09-25T18:50:37.868Z\","
+		"\"SignatureVersion\":\"1\",\"Signature\":\"AAAA\","
+		"\"SigningCertURL\":\"" TEST_CERT_URL "\"}",
+		"Message\nhello\nMessageId\nm-2\n"
+		"Timestamp\n2022-09-25T18:50:37.868Z\n"
+		"TopicArn\narn:aws:sns:us-east-1:1:t\nType\nNotification\n");
 
 	assert_string_to_sign(
-	    "{\"Type\":\"SubscriptionConfirmation\",\"MessageId\":\"m-3\","
-	    "\"Token\":\"tok\",\"TopicArn\":\"arn:aws:sns:us-east-1:1:t\","
-	    "\"Message\":\"confirm\",\"SubscribeURL\":\"" TEST_SUBSCRIBE
-	    "\",\"Timestamp\":\"2012-04-26T20:45:04.751Z\","
-	    "\"SignatureVersion\":\"1\",\"Signature\":\"AAAA\","
-	    "\"SigningCertURL\":\"" TEST_CERT_URL "\"}",
-	    "Message\nconfirm\nMessageId\nm-3\n"
-	    "SubscribeURL\n" TEST_SUBSCRIBE "\n"
-	    "Timestamp\n2012-04-26T20:45:04.751Z\nToken\ntok\n"
-	    "TopicArn\narn:aws:sns:us-east-1:1:t\n"
-	    "Type\nSubscriptionConfirmation\n");
+		"{\"Type\":\"SubscriptionConfirmation\",\"MessageId\":\"m-3\","
+		"\"Token\":\"tok\",\"TopicArn\":\"arn:aws:sns:us-east-1:1:t\","
+		"\"Message\":\"confirm\",\"SubscribeURL\":\"" TEST_SUBSCRIBE
+		"\",\"Timestamp\":\"2012-04-26T20:45:04.751Z\","
+		"\"SignatureVersion\":\"1\",\"Signature\":\"AAAA\","
+		"\"SigningCertURL\":\"" TEST_CERT_URL "\"}",
+		"Message\nconfirm\nMessageId\nm-3\n"
+		"SubscribeURL\n" TEST_SUBSCRIBE "\n"
+		"Timestamp\n2012-04-26T20:45:04.751Z\nToken\ntok\n"
+		"TopicArn\narn:aws:sns:us-east-1:1:t\n"
+		"Type\nSubscriptionConfirmation\n");
 
 	/* A Subject on a confirmation is not signed, so not read. */
 	assert_string_to_sign(
-	    "{\"Type\":\"UnsubscribeConfirmation\",\"MessageId\":\"m-4\","
-	    "\"Token\":\"tok\",\"TopicArn\":\"arn:aws:sns:us-east-1:1:t\","
-	    "\"Subject\":\"ignored\",\"Message\":\"bye\","
-	    "\"SubscribeURL\":\"" TEST_SUBSCRIBE "\","
-	    "\"Timestamp\":\"2012-04-26T20:06:41.581Z\","
-	    "\"SignatureVersion\":\"2\",\"Signature\":\"AAAA\","
-	    "\"SigningCertURL\":\"" TEST_CERT_URL "\"}",
-	    "Message\nbye\nMessageId\nm-4\n"
-	    "SubscribeURL\n" TEST_SUBSCRIBE "\n"
-	    "Timestamp\n2012-04-26T20:06:41.581Z\nToken\ntok\n"
-	    "TopicArn\narn:aws:sns:us-east-1:1:t\n"
-	    "Type\nUnsubscribeConfirmation\n");
+		"{\"Type\":\"UnsubscribeConfirmation\",\"MessageId\":\"m-4\","
+		"\"Token\":\"tok\",\"TopicArn\":\"arn:aws:sns:us-east-1:1:t\","
+		"\"Subject\":\"ignored\",\"Message\":\"bye\","
+		"\"SubscribeURL\":\"" TEST_SUBSCRIBE "\","
+		"\"Timestamp\":\"2012-04-26T20:06:41.581Z\","
+		"\"SignatureVersion\":\"2\",\"Signature\":\"AAAA\","
+		"\"SigningCertURL\":\"" TEST_CERT_URL "\"}",
+		"Message\nbye\nMessageId\nm-4\n"
+		"SubscribeURL\n" TEST_SUBSCRIBE "\n"
+		"Timestamp\n2012-04-26T20:06:41.581Z\nToken\ntok\n"
+		"TopicArn\narn:aws:sns:us-east-1:1:t\n"
+		"Type\nUnsubscribeConfirmation\n");
 }
 
 static void test_string_to_sign_real(void **state)
@@ -505,12 +506,12 @@ static json_t *envelope_of(enum sns_type type)
 static void check_signed_type(enum sns_type type, int version)
 {
 	static const char *const notification_fields[] = {
-	    "Message",   "MessageId", "Subject",
-	    "Timestamp", "TopicArn",  "Signature",
+		"Message",   "MessageId", "Subject",
+		"Timestamp", "TopicArn",  "Signature",
 	};
 	static const char *const confirmation_fields[] = {
-	    "Message", "MessageId", "SubscribeURL", "Timestamp",
-	    "Token",   "TopicArn",  "Signature",
+		"Message", "MessageId", "SubscribeURL", "Timestamp",
+		"Token",   "TopicArn",  "Signature",
 	};
 	const char *const *fields;
 	size_t count;
@@ -533,9 +534,9 @@ static void check_signed_type(enum sns_type type, int version)
 
 	/* The key as certs_load_pem() reads it from the certificate. */
 	assert_int_equal(
-	    certs_load_pem(signer->cert_pem, strlen(signer->cert_pem),
-			   TEST_TIMESTAMP_MS, 1, &key, NULL, &reason),
-	    0);
+		certs_load_pem(signer->cert_pem, strlen(signer->cert_pem),
+			       TEST_TIMESTAMP_MS, 1, &key, NULL, &reason),
+		0);
 	assert_int_equal(sns_verify(msg, key, &reason), 0);
 	EVP_PKEY_free(key);
 
@@ -696,11 +697,11 @@ static char *notification_body_with(const char *key, json_t *value)
 static void test_nul_and_encoding_refused(void **state)
 {
 	static const char lone[] =
-	    "{\"Type\":\"Notification\",\"Message\":\"\\ud83d x\"}";
+		"{\"Type\":\"Notification\",\"Message\":\"\\ud83d x\"}";
 	static const char nul[] =
-	    "{\"Type\":\"Notification\",\"Message\":\"a\\u0000b\"}";
+		"{\"Type\":\"Notification\",\"Message\":\"a\\u0000b\"}";
 	static const char latin1[] =
-	    "{\"Type\":\"Notification\",\"Message\":\"caf\xe9\"}";
+		"{\"Type\":\"Notification\",\"Message\":\"caf\xe9\"}";
 
 	(void)state;
 
@@ -725,11 +726,11 @@ static void test_headers(void **state)
 	msg = parse_ok(body);
 
 	assert_int_equal(sns_check_headers(msg, NULL, NULL, NULL, NULL), 0);
+	assert_int_equal(sns_check_headers(msg, "Notification", "m-sv",
+					   TEST_TOPIC, NULL),
+			 0);
 	assert_int_equal(
-	    sns_check_headers(msg, "Notification", "m-sv", TEST_TOPIC, NULL),
-	    0);
-	assert_int_equal(
-	    sns_check_headers(msg, "Notification", NULL, NULL, NULL), 0);
+		sns_check_headers(msg, "Notification", NULL, NULL, NULL), 0);
 
 	reason = NULL;
 	assert_int_equal(sns_check_headers(msg, "SubscriptionConfirmation",
@@ -739,8 +740,8 @@ static void test_headers(void **state)
 
 	reason = NULL;
 	assert_int_equal(
-	    sns_check_headers(msg, "notification", NULL, NULL, &reason),
-	    -EINVAL);
+		sns_check_headers(msg, "notification", NULL, NULL, &reason),
+		-EINVAL);
 	assert_non_null(reason);
 
 	reason = NULL;
@@ -750,9 +751,9 @@ static void test_headers(void **state)
 	assert_non_null(strstr(reason, "x-amz-sns-message-id"));
 
 	reason = NULL;
-	assert_int_equal(
-	    sns_check_headers(msg, NULL, NULL, TEST_TOPIC "-other", &reason),
-	    -EINVAL);
+	assert_int_equal(sns_check_headers(msg, NULL, NULL, TEST_TOPIC "-other",
+					   &reason),
+			 -EINVAL);
 	assert_non_null(strstr(reason, "x-amz-sns-topic-arn"));
 
 	reason = NULL;
@@ -768,21 +769,21 @@ static void test_headers(void **state)
 static void test_malformed_envelopes(void **state)
 {
 	static const char *const bodies[] = {
-	    "{",
-	    "[]",
-	    "\"Notification\"",
-	    "42",
-	    "null",
-	    "{}",
-	    "{\"Type\":\"Notification\"} trailing",
-	    "{\"Type\":\"Notification\",\"Type\":\"Notification\"}",
-	    "{\"Type\":7}",
-	    "{\"Type\":\"notification\"}",
-	    "{\"Type\":\"Notification \"}",
+		"{",
+		"[]",
+		"\"Notification\"",
+		"42",
+		"null",
+		"{}",
+		"{\"Type\":\"Notification\"} trailing",
+		"{\"Type\":\"Notification\",\"Type\":\"Notification\"}",
+		"{\"Type\":7}",
+		"{\"Type\":\"notification\"}",
+		"{\"Type\":\"Notification \"}",
 	};
 	static const char *const required[] = {
-	    "Type",      "MessageId", "TopicArn",       "Message",
-	    "Timestamp", "Signature", "SigningCertURL",
+		"Type",      "MessageId", "TopicArn",       "Message",
+		"Timestamp", "Signature", "SigningCertURL",
 	};
 	json_t *root;
 	char *body;
@@ -960,12 +961,14 @@ static void check_docs_example(const char *file, enum sns_type type)
 					   example.topic_arn, &reason),
 			 0);
 	assert_int_equal(
-	    sns_cert_url_check(msg->signing_cert_url, &file_name, &reason), 0);
+		sns_cert_url_check(msg->signing_cert_url, &file_name, &reason),
+		0);
 	assert_string_equal(file_name, "SimpleNotificationService-"
 				       "f3ecfb7224c7233fe7bb5f59f96de52f.pem");
 	if (type != SNS_TYPE_NOTIFICATION)
 		assert_int_equal(
-		    sns_subscribe_url_check(msg->subscribe_url, &reason), 0);
+			sns_subscribe_url_check(msg->subscribe_url, &reason),
+			0);
 
 	/* The signatures are placeholders: nothing verifies them. */
 	reason = NULL;
@@ -1010,86 +1013,86 @@ struct url_case {
 #define PEM_ABC "/SimpleNotificationService-abc123.pem"
 
 static const struct url_case cert_url_cases[] = {
-    {HOST_E1 PEM_ABC, "SimpleNotificationService-abc123.pem"},
-    {HOST_E1 "/SimpleNotificationService-"
-	     "bb750dd426d95ee9390147a5624348ee.pem",
-     "SimpleNotificationService-bb750dd426d95ee9390147a5624348ee.pem"},
-    {"HTTPS://SNS.US-EAST-1.AMAZONAWS.COM" PEM_ABC,
-     "SimpleNotificationService-abc123.pem"},
-    {"https://sns.us-gov-west-1.amazonaws.com" PEM_ABC,
-     "SimpleNotificationService-abc123.pem"},
-    {"https://sns.cn-north-1.amazonaws.com.cn" PEM_ABC,
-     "SimpleNotificationService-abc123.pem"},
-    {"https://sns.cn-northwest-1.amazonaws.com.cn" PEM_ABC,
-     "SimpleNotificationService-abc123.pem"},
-    {"https://sns.ap-southeast-4.amazonaws.com" PEM_ABC,
-     "SimpleNotificationService-abc123.pem"},
-    {"https://sns.il-central-1.amazonaws.com:443" PEM_ABC,
-     "SimpleNotificationService-abc123.pem"},
-    {"https://sns.eu-central-2.amazonaws.com/SimpleNotificationService-"
-     "A.pem",
-     "SimpleNotificationService-A.pem"},
+	{HOST_E1 PEM_ABC, "SimpleNotificationService-abc123.pem"},
+	{HOST_E1 "/SimpleNotificationService-"
+		 "bb750dd426d95ee9390147a5624348ee.pem",
+	 "SimpleNotificationService-bb750dd426d95ee9390147a5624348ee.pem"},
+	{"HTTPS://SNS.US-EAST-1.AMAZONAWS.COM" PEM_ABC,
+	 "SimpleNotificationService-abc123.pem"},
+	{"https://sns.us-gov-west-1.amazonaws.com" PEM_ABC,
+	 "SimpleNotificationService-abc123.pem"},
+	{"https://sns.cn-north-1.amazonaws.com.cn" PEM_ABC,
+	 "SimpleNotificationService-abc123.pem"},
+	{"https://sns.cn-northwest-1.amazonaws.com.cn" PEM_ABC,
+	 "SimpleNotificationService-abc123.pem"},
+	{"https://sns.ap-southeast-4.amazonaws.com" PEM_ABC,
+	 "SimpleNotificationService-abc123.pem"},
+	{"https://sns.il-central-1.amazonaws.com:443" PEM_ABC,
+	 "SimpleNotificationService-abc123.pem"},
+	{"https://sns.eu-central-2.amazonaws.com/SimpleNotificationService-"
+	 "A.pem",
+	 "SimpleNotificationService-A.pem"},
 
-    {"http://sns.us-east-1.amazonaws.com" PEM_ABC, NULL},
-    {"ftp://sns.us-east-1.amazonaws.com" PEM_ABC, NULL},
-    {"https:/sns.us-east-1.amazonaws.com" PEM_ABC, NULL},
-    {"https:sns.us-east-1.amazonaws.com" PEM_ABC, NULL},
-    {"//sns.us-east-1.amazonaws.com" PEM_ABC, NULL},
-    {" https://sns.us-east-1.amazonaws.com" PEM_ABC, NULL},
-    {"https://sns.us-east-1.amazonaws.com.evil.com" PEM_ABC, NULL},
-    {"https://evil.com/sns.us-east-1.amazonaws.com" PEM_ABC, NULL},
-    {"https://evil.com" PEM_ABC, NULL},
-    {"https://sns-us-east-1.amazonaws.com" PEM_ABC, NULL},
-    {"https://sns.amazonaws.com" PEM_ABC, NULL},
-    {"https://sns..amazonaws.com" PEM_ABC, NULL},
-    {"https://s3.amazonaws.com/sns" PEM_ABC, NULL},
-    {"https://s3.us-east-1.amazonaws.com" PEM_ABC, NULL},
-    {"https://evilsns.us-east-1.amazonaws.com" PEM_ABC, NULL},
-    {"https://x.sns.us-east-1.amazonaws.com" PEM_ABC, NULL},
-    {"https://sns.us-east-1.evil.amazonaws.com" PEM_ABC, NULL},
-    {"https://sns.evil-east-1.amazonaws.com" PEM_ABC, NULL},
-    {"https://sns.us-east-1.amazonaws.co" PEM_ABC, NULL},
-    {"https://sns.us-east-1.amazonaws.com.cn" PEM_ABC, NULL},
-    {"https://sns.cn-north-1.amazonaws.com" PEM_ABC, NULL},
-    {"https://sns.us-east-1.amazonaws.com." PEM_ABC, NULL},
-    {"https://user@sns.us-east-1.amazonaws.com" PEM_ABC, NULL},
-    {"https://user:pw@sns.us-east-1.amazonaws.com" PEM_ABC, NULL},
-    {"https://sns.us-east-1.amazonaws.com@evil.com" PEM_ABC, NULL},
-    {"https://sns.us-east-1.amazonaws.com:443@evil.com" PEM_ABC, NULL},
-    {HOST_E1 ":8443" PEM_ABC, NULL},
-    {HOST_E1 ":" PEM_ABC, NULL},
-    {HOST_E1 ":0443" PEM_ABC, NULL},
-    {HOST_E1 ":4430" PEM_ABC, NULL},
-    {HOST_E1 ":443:443" PEM_ABC, NULL},
-    {"https://[::1]" PEM_ABC, NULL},
-    {"https://54.239.28.85" PEM_ABC, NULL},
-    {"https://sns%2eus-east-1.amazonaws.com" PEM_ABC, NULL},
-    {"https://sns.us-east-1.amazonaws.com\\@evil.com" PEM_ABC, NULL},
-    {HOST_E1 "\\SimpleNotificationService-abc123.pem", NULL},
-    {HOST_E1 "/" PEM_ABC, NULL},
-    {HOST_E1 "/a" PEM_ABC, NULL},
-    {HOST_E1 "/./SimpleNotificationService-abc123.pem", NULL},
-    {HOST_E1 PEM_ABC "?x=1", NULL},
-    {HOST_E1 PEM_ABC "?", NULL},
-    {HOST_E1 PEM_ABC "#frag", NULL},
-    {HOST_E1 PEM_ABC "/", NULL},
-    {HOST_E1 PEM_ABC ".pem", NULL},
-    {HOST_E1 "/SimpleNotificationService-.pem", NULL},
-    {HOST_E1 "/SimpleNotificationService-abc.PEM", NULL},
-    {HOST_E1 "/simplenotificationservice-abc.pem", NULL},
-    {HOST_E1 "/SimpleNotificationService-abc-1.pem", NULL},
-    {HOST_E1 "/SimpleNotificationService-../x.pem", NULL},
-    {HOST_E1 "/SimpleNotificationService-%2e%2e.pem", NULL},
-    {HOST_E1 "/%53impleNotificationService-abc.pem", NULL},
-    {HOST_E1 "/SimpleNotificationService-abc%00.pem", NULL},
-    {HOST_E1 "/SimpleNotificationService-abc .pem", NULL},
-    {HOST_E1 "/SimpleNotificationService-abc\t.pem", NULL},
-    {HOST_E1 "\xe2\x80\x8b" PEM_ABC, NULL},
-    {HOST_E1, NULL},
-    {HOST_E1 "/", NULL},
-    {"https://", NULL},
-    {"https:///SimpleNotificationService-abc.pem", NULL},
-    {"", NULL},
+	{"http://sns.us-east-1.amazonaws.com" PEM_ABC, NULL},
+	{"ftp://sns.us-east-1.amazonaws.com" PEM_ABC, NULL},
+	{"https:/sns.us-east-1.amazonaws.com" PEM_ABC, NULL},
+	{"https:sns.us-east-1.amazonaws.com" PEM_ABC, NULL},
+	{"//sns.us-east-1.amazonaws.com" PEM_ABC, NULL},
+	{" https://sns.us-east-1.amazonaws.com" PEM_ABC, NULL},
+	{"https://sns.us-east-1.amazonaws.com.evil.com" PEM_ABC, NULL},
+	{"https://evil.com/sns.us-east-1.amazonaws.com" PEM_ABC, NULL},
+	{"https://evil.com" PEM_ABC, NULL},
+	{"https://sns-us-east-1.amazonaws.com" PEM_ABC, NULL},
+	{"https://sns.amazonaws.com" PEM_ABC, NULL},
+	{"https://sns..amazonaws.com" PEM_ABC, NULL},
+	{"https://s3.amazonaws.com/sns" PEM_ABC, NULL},
+	{"https://s3.us-east-1.amazonaws.com" PEM_ABC, NULL},
+	{"https://evilsns.us-east-1.amazonaws.com" PEM_ABC, NULL},
+	{"https://x.sns.us-east-1.amazonaws.com" PEM_ABC, NULL},
+	{"https://sns.us-east-1.evil.amazonaws.com" PEM_ABC, NULL},
+	{"https://sns.evil-east-1.amazonaws.com" PEM_ABC, NULL},
+	{"https://sns.us-east-1.amazonaws.co" PEM_ABC, NULL},
+	{"https://sns.us-east-1.amazonaws.com.cn" PEM_ABC, NULL},
+	{"https://sns.cn-north-1.amazonaws.com" PEM_ABC, NULL},
+	{"https://sns.us-east-1.amazonaws.com." PEM_ABC, NULL},
+	{"https://user@sns.us-east-1.amazonaws.com" PEM_ABC, NULL},
+	{"https://user:pw@sns.us-east-1.amazonaws.com" PEM_ABC, NULL},
+	{"https://sns.us-east-1.amazonaws.com@evil.com" PEM_ABC, NULL},
+	{"https://sns.us-east-1.amazonaws.com:443@evil.com" PEM_ABC, NULL},
+	{HOST_E1 ":8443" PEM_ABC, NULL},
+	{HOST_E1 ":" PEM_ABC, NULL},
+	{HOST_E1 ":0443" PEM_ABC, NULL},
+	{HOST_E1 ":4430" PEM_ABC, NULL},
+	{HOST_E1 ":443:443" PEM_ABC, NULL},
+	{"https://[::1]" PEM_ABC, NULL},
+	{"https://54.239.28.85" PEM_ABC, NULL},
+	{"https://sns%2eus-east-1.amazonaws.com" PEM_ABC, NULL},
+	{"https://sns.us-east-1.amazonaws.com\\@evil.com" PEM_ABC, NULL},
+	{HOST_E1 "\\SimpleNotificationService-abc123.pem", NULL},
+	{HOST_E1 "/" PEM_ABC, NULL},
+	{HOST_E1 "/a" PEM_ABC, NULL},
+	{HOST_E1 "/./SimpleNotificationService-abc123.pem", NULL},
+	{HOST_E1 PEM_ABC "?x=1", NULL},
+	{HOST_E1 PEM_ABC "?", NULL},
+	{HOST_E1 PEM_ABC "#frag", NULL},
+	{HOST_E1 PEM_ABC "/", NULL},
+	{HOST_E1 PEM_ABC ".pem", NULL},
+	{HOST_E1 "/SimpleNotificationService-.pem", NULL},
+	{HOST_E1 "/SimpleNotificationService-abc.PEM", NULL},
+	{HOST_E1 "/simplenotificationservice-abc.pem", NULL},
+	{HOST_E1 "/SimpleNotificationService-abc-1.pem", NULL},
+	{HOST_E1 "/SimpleNotificationService-../x.pem", NULL},
+	{HOST_E1 "/SimpleNotificationService-%2e%2e.pem", NULL},
+	{HOST_E1 "/%53impleNotificationService-abc.pem", NULL},
+	{HOST_E1 "/SimpleNotificationService-abc%00.pem", NULL},
+	{HOST_E1 "/SimpleNotificationService-abc .pem", NULL},
+	{HOST_E1 "/SimpleNotificationService-abc\t.pem", NULL},
+	{HOST_E1 "\xe2\x80\x8b" PEM_ABC, NULL},
+	{HOST_E1, NULL},
+	{HOST_E1 "/", NULL},
+	{"https://", NULL},
+	{"https:///SimpleNotificationService-abc.pem", NULL},
+	{"", NULL},
 };
 
 static void test_cert_url_policy(void **state)
@@ -1153,30 +1156,33 @@ static void test_cert_url_bounds(void **state)
 static void test_subscribe_url_policy(void **state)
 {
 	static const char *const good[] = {
-	    "https://sns.us-west-2.amazonaws.com/?Action=ConfirmSubscription"
-	    "&TopicArn=arn:aws:sns:us-west-2:123456789012:MyTopic"
-	    "&Token=2336412f37fb6",
-	    "https://sns.us-west-2.amazonaws.com/?Action=ConfirmSubscription"
-	    "&TopicArn=arn%3Aaws%3Asns%3Aus-west-2%3A1%3AT&Token=a%2Fb",
-	    "https://sns.us-gov-west-1.amazonaws.com/?Action=X",
-	    "https://sns.cn-north-1.amazonaws.com.cn:443/?Action=X",
-	    "HTTPS://Sns.Eu-West-1.AmazonAWS.com/",
+		"https://sns.us-west-2.amazonaws.com/"
+		"?Action=ConfirmSubscription"
+		"&TopicArn=arn:aws:sns:us-west-2:123456789012:MyTopic"
+		"&Token=2336412f37fb6",
+		"https://sns.us-west-2.amazonaws.com/"
+		"?Action=ConfirmSubscription"
+		"&TopicArn=arn%3Aaws%3Asns%3Aus-west-2%3A1%3AT&Token=a%2Fb",
+		"https://sns.us-gov-west-1.amazonaws.com/?Action=X",
+		"https://sns.cn-north-1.amazonaws.com.cn:443/?Action=X",
+		"HTTPS://Sns.Eu-West-1.AmazonAWS.com/",
 	};
 	static const char *const bad[] = {
-	    "http://sns.us-west-2.amazonaws.com/?Action=ConfirmSubscription",
-	    "https://sns.us-west-2.amazonaws.com.evil.com/?Action=X",
-	    "https://evil.com/?https://sns.us-west-2.amazonaws.com/",
-	    "https://sns.amazonaws.com/?Action=X",
-	    "https://user@sns.us-west-2.amazonaws.com/?Action=X",
-	    "https://sns.us-west-2.amazonaws.com:8443/?Action=X",
-	    "https://sns.us-west-2.amazonaws.com./?Action=X",
-	    "https://sns.us-west-2.amazonaws.com/?Action=X#frag",
-	    "https://sns.us-west-2.amazonaws.com?Action=X",
-	    "https://sns.us-west-2.amazonaws.com",
-	    "https://sns.us-west-2.amazonaws.com\\?Action=X",
-	    "https://sns.us-west-2.amazonaws.com/?Action=X Y",
-	    "https://sns.us-west-2.amazonaws.com/?Action=X\n",
-	    "",
+		"http://sns.us-west-2.amazonaws.com/"
+		"?Action=ConfirmSubscription",
+		"https://sns.us-west-2.amazonaws.com.evil.com/?Action=X",
+		"https://evil.com/?https://sns.us-west-2.amazonaws.com/",
+		"https://sns.amazonaws.com/?Action=X",
+		"https://user@sns.us-west-2.amazonaws.com/?Action=X",
+		"https://sns.us-west-2.amazonaws.com:8443/?Action=X",
+		"https://sns.us-west-2.amazonaws.com./?Action=X",
+		"https://sns.us-west-2.amazonaws.com/?Action=X#frag",
+		"https://sns.us-west-2.amazonaws.com?Action=X",
+		"https://sns.us-west-2.amazonaws.com",
+		"https://sns.us-west-2.amazonaws.com\\?Action=X",
+		"https://sns.us-west-2.amazonaws.com/?Action=X Y",
+		"https://sns.us-west-2.amazonaws.com/?Action=X\n",
+		"",
 	};
 
 	(void)state;
@@ -1200,39 +1206,39 @@ static void test_subscribe_url_policy(void **state)
 static void test_region_valid(void **state)
 {
 	static const char *const good[] = {
-	    "us-east-1",      "us-west-2",      "us-gov-west-1",
-	    "us-gov-east-1",  "cn-north-1",     "cn-northwest-1",
-	    "ap-southeast-4", "ap-northeast-3", "eu-central-2",
-	    "il-central-1",   "us-isob-east-1", "us-iso-east-1",
-	    "eu-isoe-west-1", "me-south-1",     "sa-east-1",
-	    "ca-west-1",      "mx-central-1",   "ap-south-12",
+		"us-east-1",      "us-west-2",      "us-gov-west-1",
+		"us-gov-east-1",  "cn-north-1",     "cn-northwest-1",
+		"ap-southeast-4", "ap-northeast-3", "eu-central-2",
+		"il-central-1",   "us-isob-east-1", "us-iso-east-1",
+		"eu-isoe-west-1", "me-south-1",     "sa-east-1",
+		"ca-west-1",      "mx-central-1",   "ap-south-12",
 	};
 	static const char *const bad[] = {
-	    "",
-	    "us",
-	    "us-east",
-	    "us-east-",
-	    "us-east-0",
-	    "us-east-01",
-	    "us-east-100",
-	    "US-EAST-1",
-	    "us-east-1a",
-	    "us-east-1.evil",
-	    "us_east_1",
-	    "use-east-1",
-	    "u-east-1",
-	    "us-up-1",
-	    "us-gov-west",
-	    "us-east-1-",
-	    "-us-east-1",
-	    "evil.com",
-	    "us-verylongword-east-1",
-	    "us-gov-iso-east-1",
-	    "us-gov--1",
-	    "us--east-1",
-	    "us-east--1",
-	    "us-east-+1",
-	    "us-east-1\n",
+		"",
+		"us",
+		"us-east",
+		"us-east-",
+		"us-east-0",
+		"us-east-01",
+		"us-east-100",
+		"US-EAST-1",
+		"us-east-1a",
+		"us-east-1.evil",
+		"us_east_1",
+		"use-east-1",
+		"u-east-1",
+		"us-up-1",
+		"us-gov-west",
+		"us-east-1-",
+		"-us-east-1",
+		"evil.com",
+		"us-verylongword-east-1",
+		"us-gov-iso-east-1",
+		"us-gov--1",
+		"us--east-1",
+		"us-east--1",
+		"us-east-+1",
+		"us-east-1\n",
 	};
 
 	(void)state;
@@ -1393,27 +1399,27 @@ static void test_type_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_real_cloudwatch_alarm),
-	    cmocka_unit_test(test_real_sdk_sample),
-	    cmocka_unit_test(test_real_tampered),
-	    cmocka_unit_test(test_string_to_sign),
-	    cmocka_unit_test(test_string_to_sign_real),
-	    cmocka_unit_test(test_signature_version_refused),
-	    cmocka_unit_test(test_signed_types_and_versions),
-	    cmocka_unit_test(test_notification_without_subject),
-	    cmocka_unit_test(test_unicode_and_escapes),
-	    cmocka_unit_test(test_nul_and_encoding_refused),
-	    cmocka_unit_test(test_headers),
-	    cmocka_unit_test(test_malformed_envelopes),
-	    cmocka_unit_test(test_size_bound),
-	    cmocka_unit_test(test_docs_examples),
-	    cmocka_unit_test(test_cert_url_policy),
-	    cmocka_unit_test(test_cert_url_bounds),
-	    cmocka_unit_test(test_subscribe_url_policy),
-	    cmocka_unit_test(test_region_valid),
-	    cmocka_unit_test(test_signature_base64_strict),
-	    cmocka_unit_test(test_verify_refuses_odd_inputs),
-	    cmocka_unit_test(test_type_names),
+		cmocka_unit_test(test_real_cloudwatch_alarm),
+		cmocka_unit_test(test_real_sdk_sample),
+		cmocka_unit_test(test_real_tampered),
+		cmocka_unit_test(test_string_to_sign),
+		cmocka_unit_test(test_string_to_sign_real),
+		cmocka_unit_test(test_signature_version_refused),
+		cmocka_unit_test(test_signed_types_and_versions),
+		cmocka_unit_test(test_notification_without_subject),
+		cmocka_unit_test(test_unicode_and_escapes),
+		cmocka_unit_test(test_nul_and_encoding_refused),
+		cmocka_unit_test(test_headers),
+		cmocka_unit_test(test_malformed_envelopes),
+		cmocka_unit_test(test_size_bound),
+		cmocka_unit_test(test_docs_examples),
+		cmocka_unit_test(test_cert_url_policy),
+		cmocka_unit_test(test_cert_url_bounds),
+		cmocka_unit_test(test_subscribe_url_policy),
+		cmocka_unit_test(test_region_valid),
+		cmocka_unit_test(test_signature_base64_strict),
+		cmocka_unit_test(test_verify_refuses_odd_inputs),
+		cmocka_unit_test(test_type_names),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -43,8 +43,8 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void add_event(struct store *store, const char *key,
-		      const char *target, const char *action, int64_t due)
+static void add_event(struct store *store, const char *key, const char *target,
+		      const char *action, int64_t due)
 {
 	struct store_outbox_row row = {
 		.kind = STORE_OUTBOX_EVENT,
@@ -68,16 +68,15 @@ static void test_seen(void **state)
 	assert_int_equal(store_seen_check(f->store, "m1", &seen), 0);
 	assert_false(seen);
 
-	assert_int_equal(store_seen_add(f->store, "m1", "t", "Notification",
-					1000),
-			 0);
+	assert_int_equal(
+		store_seen_add(f->store, "m1", "t", "Notification", 1000), 0);
 	assert_int_equal(store_seen_check(f->store, "m1", &seen), 0);
 	assert_true(seen);
 
 	/* The same MessageId twice is a constraint error, not a crash. */
-	assert_int_equal(store_seen_add(f->store, "m1", "t", "Notification",
-					1000),
-			 -EEXIST);
+	assert_int_equal(
+		store_seen_add(f->store, "m1", "t", "Notification", 1000),
+		-EEXIST);
 
 	assert_int_equal(store_seen_prune(f->store, 999, &removed), 0);
 	assert_int_equal(removed, 0);
@@ -106,14 +105,12 @@ static void test_incident_round_trip(void **state)
 	int64_t counts[4];
 	bool found = true;
 
-	assert_int_equal(store_incident_get(f->store, "nope", &out, &found),
-			 0);
+	assert_int_equal(store_incident_get(f->store, "nope", &out, &found), 0);
 	assert_false(found);
 
 	assert_int_equal(store_incident_put(f->store, &in), 0);
-	assert_int_equal(store_incident_get(f->store, in.dedup_key, &out,
-					    &found),
-			 0);
+	assert_int_equal(
+		store_incident_get(f->store, in.dedup_key, &out, &found), 0);
 	assert_true(found);
 	assert_string_equal(out.target, "primary");
 	assert_int_equal(out.status, INCIDENT_STATUS_TRIGGERED);
@@ -140,9 +137,8 @@ static void test_outbox_order_per_key(void **state)
 	add_event(f->store, "k1", "primary", "resolve", 50);
 	add_event(f->store, "k3", "secondary", "trigger", 100);
 
-	assert_int_equal(store_outbox_due(f->store, "primary", 1000, 10,
-					  &rows, &n),
-			 0);
+	assert_int_equal(
+		store_outbox_due(f->store, "primary", 1000, 10, &rows, &n), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(rows[0].order_key, "k1");
 	assert_string_equal(rows[0].action, "trigger");
@@ -152,18 +148,16 @@ static void test_outbox_order_per_key(void **state)
 	assert_int_equal(store_outbox_done(f->store, rows[0].id), 0);
 	store_outbox_rows_free(rows, n);
 
-	assert_int_equal(store_outbox_due(f->store, "primary", 1000, 10,
-					  &rows, &n),
-			 0);
+	assert_int_equal(
+		store_outbox_due(f->store, "primary", 1000, 10, &rows, &n), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(rows[0].order_key, "k2");
 	assert_string_equal(rows[1].action, "resolve");
 	store_outbox_rows_free(rows, n);
 
 	/* Not yet due. */
-	assert_int_equal(store_outbox_due(f->store, "primary", 40, 10, &rows,
-					  &n),
-			 0);
+	assert_int_equal(
+		store_outbox_due(f->store, "primary", 40, 10, &rows, &n), 0);
 	assert_int_equal(n, 0);
 	store_outbox_rows_free(rows, n);
 
@@ -181,9 +175,8 @@ static void test_outbox_retry_and_dead(void **state)
 	size_t n;
 
 	add_event(f->store, "k1", "primary", "trigger", 100);
-	assert_int_equal(store_outbox_due(f->store, "primary", 100, 10, &rows,
-					  &n),
-			 0);
+	assert_int_equal(
+		store_outbox_due(f->store, "primary", 100, 10, &rows, &n), 0);
 	assert_int_equal(n, 1);
 
 	assert_int_equal(store_outbox_reschedule(f->store, rows[0].id, 1, 500,
@@ -191,22 +184,19 @@ static void test_outbox_retry_and_dead(void **state)
 			 0);
 	store_outbox_rows_free(rows, n);
 
-	assert_int_equal(store_outbox_due(f->store, "primary", 499, 10, &rows,
-					  &n),
-			 0);
+	assert_int_equal(
+		store_outbox_due(f->store, "primary", 499, 10, &rows, &n), 0);
 	assert_int_equal(n, 0);
 	store_outbox_rows_free(rows, n);
 
-	assert_int_equal(store_outbox_due(f->store, "primary", 500, 10, &rows,
-					  &n),
-			 0);
+	assert_int_equal(
+		store_outbox_due(f->store, "primary", 500, 10, &rows, &n), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(rows[0].attempts, 1);
 	assert_string_equal(rows[0].last_error, "HTTP 500");
 
-	assert_int_equal(store_outbox_dead(f->store, rows[0].id, 900,
-					   "HTTP 400"),
-			 0);
+	assert_int_equal(
+		store_outbox_dead(f->store, rows[0].id, 900, "HTTP 400"), 0);
 	store_outbox_rows_free(rows, n);
 
 	assert_int_equal(store_outbox_stats(f->store, &depth, &oldest), 0);
@@ -265,8 +255,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_seen, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_incident_round_trip,
-						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_incident_round_trip, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_order_per_key,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_retry_and_dead,

@@ -136,41 +136,41 @@ static void test_parse_independent_of_tz(void **state)
 static void test_parse_invalid(void **state)
 {
 	static const char *const invalid[] = {
-	    "",
-	    "garbage",
-	    "2022",
-	    "2022-09",
-	    "2022-9-25",
-	    "22-09-25",
-	    "2022-13-01",
-	    "2022-00-10",
-	    "2022-09-00",
-	    "2022-09-31",
-	    "2022-02-30",
-	    "2022-09-25T25:00:00Z",
-	    "2022-09-25T24:00:00Z",
-	    "2022-09-25T18:60:00Z",
-	    "2022-09-25T18:50Z",
-	    "2022-09-25T18:50:37",
-	    "2022-09-25T18:50:37.Z",
-	    "2022-09-25T18:50:37.868",
-	    "2022-09-25T18:50:37.868+",
-	    "2022-09-25T18:50:37.868+2",
-	    "2022-09-25T18:50:37.868+020",
-	    "2022-09-25T18:50:37.868+02:0",
-	    "2022-09-25T18:50:37.868+24:00",
-	    "2022-09-25T18:50:37.868+02:60",
-	    "2022-09-25T18:50:37.868ZZ",
-	    "2022-09-25T18:50:37.868Z ",
-	    " 2022-09-25T18:50:37.868Z",
-	    "2022-09-25X18:50:37Z",
-	    "2022-09-25T",
-	    "2022-09-25Z",
-	    "-2022-09-25T18:50:37Z",
-	    "+2022-09-25T18:50:37Z",
-	    "12022-09-25T18:50:37Z",
-	    "2022-09-25T18:50:37,868Z",
-	    "2022-09-25T1a:50:37Z",
+		"",
+		"garbage",
+		"2022",
+		"2022-09",
+		"2022-9-25",
+		"22-09-25",
+		"2022-13-01",
+		"2022-00-10",
+		"2022-09-00",
+		"2022-09-31",
+		"2022-02-30",
+		"2022-09-25T25:00:00Z",
+		"2022-09-25T24:00:00Z",
+		"2022-09-25T18:60:00Z",
+		"2022-09-25T18:50Z",
+		"2022-09-25T18:50:37",
+		"2022-09-25T18:50:37.Z",
+		"2022-09-25T18:50:37.868",
+		"2022-09-25T18:50:37.868+",
+		"2022-09-25T18:50:37.868+2",
+		"2022-09-25T18:50:37.868+020",
+		"2022-09-25T18:50:37.868+02:0",
+		"2022-09-25T18:50:37.868+24:00",
+		"2022-09-25T18:50:37.868+02:60",
+		"2022-09-25T18:50:37.868ZZ",
+		"2022-09-25T18:50:37.868Z ",
+		" 2022-09-25T18:50:37.868Z",
+		"2022-09-25X18:50:37Z",
+		"2022-09-25T",
+		"2022-09-25Z",
+		"-2022-09-25T18:50:37Z",
+		"+2022-09-25T18:50:37Z",
+		"12022-09-25T18:50:37Z",
+		"2022-09-25T18:50:37,868Z",
+		"2022-09-25T1a:50:37Z",
 	};
 
 	(void)state;
@@ -212,10 +212,10 @@ static void test_format(void **state)
 static void test_round_trip(void **state)
 {
 	static const char *const stamps[] = {
-	    "2022-09-25T18:50:37.868Z", "2018-11-08T20:25:00.000Z",
-	    "2000-02-29T23:59:59.999Z", "1900-03-01T00:00:00.000Z",
-	    "0001-01-01T00:00:00.000Z", "9999-12-31T23:59:59.999Z",
-	    "1969-12-31T00:00:00.001Z", "2100-02-28T12:00:00.000Z",
+		"2022-09-25T18:50:37.868Z", "2018-11-08T20:25:00.000Z",
+		"2000-02-29T23:59:59.999Z", "1900-03-01T00:00:00.000Z",
+		"0001-01-01T00:00:00.000Z", "9999-12-31T23:59:59.999Z",
+		"1969-12-31T00:00:00.001Z", "2100-02-28T12:00:00.000Z",
 	};
 	char out[32];
 	int64_t ms;
@@ -269,8 +269,8 @@ static void test_duration(void **state)
 static void test_duration_invalid(void **state)
 {
 	static const char *const invalid[] = {
-	    "",   "ms",   "m",   "-5m",  "+5m", "5 m", " 5m",  "5m ",
-	    "5M", "5sec", "5mm", "1.5h", "5w",  "h5",  "0x10", "5ms5",
+		"",   "ms",   "m",   "-5m",  "+5m", "5 m", " 5m",  "5m ",
+		"5M", "5sec", "5mm", "1.5h", "5w",  "h5",  "0x10", "5ms5",
 	};
 	int64_t ms = -7;
 
@@ -289,28 +289,30 @@ static void test_duration_invalid(void **state)
 	assert_int_equal(timeutil_parse_duration("31536000001ms", &ms),
 			 -ERANGE);
 	assert_int_equal(
-	    timeutil_parse_duration("99999999999999999999999d", &ms), -ERANGE);
+		timeutil_parse_duration("99999999999999999999999d", &ms),
+		-ERANGE);
 	assert_int_equal(ms, -7);
 
 	/* A bad suffix is reported as such, however big the number. */
 	assert_int_equal(
-	    timeutil_parse_duration("99999999999999999999999x", &ms), -EINVAL);
+		timeutil_parse_duration("99999999999999999999999x", &ms),
+		-EINVAL);
 	assert_int_equal(timeutil_parse_duration(NULL, &ms), -EINVAL);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_parse_aws_shapes),
-	    cmocka_unit_test(test_parse_variants),
-	    cmocka_unit_test(test_parse_calendar),
-	    cmocka_unit_test(test_parse_leap_second),
-	    cmocka_unit_test(test_parse_independent_of_tz),
-	    cmocka_unit_test(test_parse_invalid),
-	    cmocka_unit_test(test_format),
-	    cmocka_unit_test(test_round_trip),
-	    cmocka_unit_test(test_duration),
-	    cmocka_unit_test(test_duration_invalid),
+		cmocka_unit_test(test_parse_aws_shapes),
+		cmocka_unit_test(test_parse_variants),
+		cmocka_unit_test(test_parse_calendar),
+		cmocka_unit_test(test_parse_leap_second),
+		cmocka_unit_test(test_parse_independent_of_tz),
+		cmocka_unit_test(test_parse_invalid),
+		cmocka_unit_test(test_format),
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_duration),
+		cmocka_unit_test(test_duration_invalid),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
