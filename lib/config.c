@@ -36,6 +36,17 @@
 #define ROUTING_KEY_MAX    4096
 #define NAME_MAX_LEN       64
 #define LABEL_MAX          160
+
+/*
+ * "what of section", for messages. A label longer than LABEL_MAX is cut:
+ * it only names a place the error position already pins down.
+ */
+static void format_label(char out[LABEL_MAX], const char *what,
+			 const char *section)
+{
+	if (snprintf(out, LABEL_MAX, "%s of %s", what, section) >= LABEL_MAX)
+		out[LABEL_MAX - 1] = '\0';
+}
 #define HINT_MAX           320
 #define PAGERDUTY_KEY_LEN  32
 #define DEFAULT_EVENTS_URL "https://events.pagerduty.com/v2/enqueue"
@@ -1738,7 +1749,7 @@ static void load_details(struct loader *ld, struct ynode *node,
 
 	if (!expect_type(ld, node, YNODE_MAP, "custom_details", section))
 		return;
-	snprintf(inner, sizeof(inner), "custom_details of %s", section);
+	format_label(inner, "custom_details", section);
 	map_check_keys(ld, node, inner);
 
 	tpl->details = calloc(node->n / 2 + 1, sizeof(*tpl->details));
@@ -1914,7 +1925,7 @@ static void load_bands(struct loader *ld, struct ynode *node,
 
 	if (!expect_type(ld, node, YNODE_MAP, "severity_bands", section))
 		return;
-	snprintf(inner, sizeof(inner), "severity_bands of %s", section);
+	format_label(inner, "severity_bands", section);
 	map_fields(ld, node, inner, band_names, CONFIG_BAND_COUNT, v);
 
 	for (size_t band = 0; band < CONFIG_BAND_COUNT; band++) {
@@ -1950,7 +1961,7 @@ static void load_insufficient(struct loader *ld, struct ynode *node,
 		return;
 	}
 
-	snprintf(inner, sizeof(inner), "insufficient_data of %s", section);
+	format_label(inner, "insufficient_data", section);
 	map_fields(ld, node, inner, keys, ARRAY_SIZE(keys), &trigger);
 	if (!require(ld, node, trigger, "trigger", inner) ||
 	    get_severity(ld, trigger, "trigger", inner, &severity) < 0)
@@ -2191,7 +2202,7 @@ static void load_dimensions(struct loader *ld, struct ynode *node,
 
 	if (!expect_type(ld, node, YNODE_MAP, "dimensions", section))
 		return;
-	snprintf(inner, sizeof(inner), "dimensions of %s", section);
+	format_label(inner, "dimensions", section);
 	map_check_keys(ld, node, inner);
 
 	match->dimensions = calloc(node->n / 2 + 1, sizeof(*match->dimensions));
@@ -2250,7 +2261,7 @@ static void load_match(struct loader *ld, struct ynode *node,
 
 	if (!expect_type(ld, node, YNODE_MAP, "match", section))
 		return;
-	snprintf(inner, sizeof(inner), "match of %s", section);
+	format_label(inner, "match", section);
 	map_fields(ld, node, inner, keys, COUNT, v);
 
 	if (v[NAME])
