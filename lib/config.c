@@ -29,13 +29,13 @@
 #include "timeutil.h"
 #include "util.h"
 
-#define CONFIG_FILE_MAX    (1024 * 1024)
-#define YAML_DEPTH_MAX     64
-#define YAML_NODES_MAX     100000
-#define DIAGS_MAX          200
-#define ROUTING_KEY_MAX    4096
-#define NAME_MAX_LEN       64
-#define LABEL_MAX          160
+#define CONFIG_FILE_MAX (1024 * 1024)
+#define YAML_DEPTH_MAX  64
+#define YAML_NODES_MAX  100000
+#define DIAGS_MAX       200
+#define ROUTING_KEY_MAX 4096
+#define NAME_MAX_LEN    64
+#define LABEL_MAX       160
 
 /*
  * "what of section", for messages. A label longer than LABEL_MAX is cut:

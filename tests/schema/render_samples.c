@@ -58,7 +58,11 @@ static int clean_dir(const char *dir)
 		if (len < 5 || strcmp(entry->d_name + len - 5, ".json") != 0)
 			continue;
 
-		snprintf(path, sizeof(path), "%s/%s", dir, entry->d_name);
+		if (snprintf(path, sizeof(path), "%s/%s", dir, entry->d_name) >=
+		    (int)sizeof(path)) {
+			r = -ENAMETOOLONG;
+			break;
+		}
 		if (unlink(path) < 0) {
 			r = -errno;
 			break;

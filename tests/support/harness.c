@@ -217,8 +217,7 @@ static pid_t spawn(struct harness *h, const char *port_file,
 
 	pid = fork();
 	if (pid == 0) {
-		int fd = open(h->log_path, O_WRONLY | O_CREAT | O_APPEND,
-			      0644);
+		int fd = open(h->log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
 
 		if (fd >= 0) {
 			dup2(fd, STDERR_FILENO);
@@ -345,9 +344,8 @@ static int request(struct harness *h, const char *path, const char *body,
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, ret);
 
 	if (body) {
-		list = curl_slist_append(list,
-					 "Content-Type: text/plain;"
-					 " charset=UTF-8");
+		list = curl_slist_append(list, "Content-Type: text/plain;"
+					       " charset=UTF-8");
 		for (; headers && *headers; headers++)
 			list = curl_slist_append(list, *headers);
 		curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
@@ -426,4 +424,55 @@ double harness_metric(struct harness *h, const char *sample)
 			return strtod(p + n + 1, NULL);
 	}
 	return -1;
+}
+
+int harness_write_fetch_config(struct harness *h, const char *events_url,
+			       const char *ca_file, const char *connect_to,
+			       const char *extra)
+{
+	return harness_write_config(
+		h,
+		"listen: 127.0.0.1:0\n"
+		"state_dir: %s\n"
+		"environment: production\n"
+		"region: us-east-1\n"
+		"sns:\n"
+		"  topics:\n"
+		"    - arn:aws:sns:ca-central-1:017790921725:test-sre-bot\n"
+		"    - arn:aws:sns:us-east-1:123456789012:alertbridge-test\n"
+		"  cert_fetch: true\n"
+		"  replay_window: 2h\n"
+		"pagerduty:\n"
+		"  events_url: %s\n"
+		"  timeout: 2s\n"
+		"  rate_per_minute: 6000\n"
+		"  retry: {initial: 100ms, max: 1s, deadline: 1h}\n"
+		"targets:\n"
+		"  primary: {routing_key: %s}\n"
+		"  secondary: {routing_key: %s}\n"
+		"templates:\n"
+		"  ghostline:\n"
+		"    summary: \"GhostLine Alert: {{alert_name}}\"\n"
+		"    source: aws-cloudwatch\n"
+		"    custom_details:\n"
+		"      environment: \"{{environment}}\"\n"
+		"      region: \"{{region}}\"\n"
+		"      metric: \"{{metric_name}}\"\n"
+		"      value: \"{{metric_value}}\"\n"
+		"routes:\n"
+		"  - name: lambda-critical\n"
+		"    match: {namespace: AWS/Lambda}\n"
+		"    target: primary\n"
+		"    severity: critical\n"
+		"    template: ghostline\n"
+		"default_route:\n"
+		"  target: secondary\n"
+		"  severity: error\n"
+		"  template: ghostline\n"
+		"testing:\n"
+		"  cert_ca_file: %s\n"
+		"  cert_connect_to: \"%s\"\n"
+		"%s",
+		h->state_dir, events_url, HARNESS_KEY_PRIMARY,
+		HARNESS_KEY_SECONDARY, ca_file, connect_to, extra);
 }

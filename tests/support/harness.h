@@ -12,8 +12,8 @@
 #include <sys/types.h>
 
 struct harness {
-	char dir[64];       /* the run's temporary directory */
-	char config[128];   /* dir/alertbridge.yaml */
+	char dir[64];     /* the run's temporary directory */
+	char config[128]; /* dir/alertbridge.yaml */
 	char state_dir[128];
 	char cert_dir[128];
 	char log_path[128]; /* the daemon's standard error */
@@ -23,7 +23,7 @@ struct harness {
 
 /* The routing keys the generated configurations use. */
 #define HARNESS_KEY_PRIMARY   "primary0000000000000000000000001"
-#define HARNESS_KEY_SECONDARY "secondary000000000000000000000002"
+#define HARNESS_KEY_SECONDARY "secondary00000000000000000000002"
 
 /* Creates the directory tree; cert_dir gets the real fixture certs. */
 int harness_init(struct harness *h);
@@ -87,5 +87,17 @@ int64_t harness_mono_ms(void);
 
 /* Path of the alertbridge binary under test. */
 const char *harness_binary(void);
+
+/*
+ * The standard configuration's topics, targets, templates and routes,
+ * but with signing certificates fetched over the network (cert_fetch
+ * true, no cert_dir) and judged at the real time: the fetches and the
+ * SubscribeURL requests trust ca_file and connect as connect_to says
+ * (libcurl's HOST:PORT:CONNECT-TO-HOST:CONNECT-TO-PORT). extra is
+ * appended at the top level (may be "").
+ */
+int harness_write_fetch_config(struct harness *h, const char *events_url,
+			       const char *ca_file, const char *connect_to,
+			       const char *extra);
 
 #endif

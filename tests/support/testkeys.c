@@ -14,10 +14,14 @@
 #include <time.h>
 
 #include <openssl/bio.h>
+#include <openssl/bn.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/rsa.h>
+#include <openssl/x509v3.h>
 
-#define TESTKEY_BITS 2048
+#define TESTKEY_BITS   2048
+#define TESTKEY_DAY_MS (24 * 3600 * 1000LL)
 
 static int set_time(ASN1_TIME *field, int64_t ms)
 {
@@ -67,8 +71,9 @@ static X509 *self_signed_cert(EVP_PKEY *key, int64_t not_before_ms,
 
 	name = X509_get_subject_name(cert);
 	if (X509_NAME_add_entry_by_txt(
-		name, "CN", MBSTRING_ASC,
-		(const unsigned char *)"sns.amazonaws.com", -1, -1, 0) != 1 ||
+		    name, "CN", MBSTRING_ASC,
+		    (const unsigned char *)"sns.amazonaws.com", -1, -1,
+		    0) != 1 ||
 	    X509_set_issuer_name(cert, name) != 1)
 		goto fail;
 
@@ -168,12 +173,12 @@ static int append(char **buf, size_t *len, const char *data, size_t n)
 char *testkey_string_to_sign(json_t *envelope, size_t *ret_len)
 {
 	static const char *const notification[] = {
-	    "Message",  "MessageId", "Subject", "Timestamp",
-	    "TopicArn", "Type",      NULL,
+		"Message",  "MessageId", "Subject", "Timestamp",
+		"TopicArn", "Type",      NULL,
 	};
 	static const char *const confirmation[] = {
-	    "Message", "MessageId", "SubscribeURL", "Timestamp",
-	    "Token",   "TopicArn",  "Type",         NULL,
+		"Message", "MessageId", "SubscribeURL", "Timestamp",
+		"Token",   "TopicArn",  "Type",         NULL,
 	};
 	const char *const *keys;
 	const char *type;
@@ -300,9 +305,9 @@ json_t *testkey_notification(const char *message_id, const char *topic_arn,
 
 	format_timestamp(timestamp_ms, timestamp);
 	envelope =
-	    json_pack("{s:s, s:s, s:s, s:s, s:s}", "Type", "Notification",
-		      "MessageId", message_id, "TopicArn", topic_arn, "Message",
-		      message, "Timestamp", timestamp);
+		json_pack("{s:s, s:s, s:s, s:s, s:s}", "Type", "Notification",
+			  "MessageId", message_id, "TopicArn", topic_arn,
+			  "Message", message, "Timestamp", timestamp);
 	if (!envelope)
 		return NULL;
 
@@ -340,4 +345,224 @@ json_t *testkey_confirmation(const char *type, const char *message_id,
 			 "MessageId", message_id, "Token", token, "TopicArn",
 			 topic_arn, "Message", message, "SubscribeURL",
 			 subscribe_url, "Timestamp", timestamp);
+}
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Adds an extension written as in openssl.cnf (x509v3_config(5)). */
+static int add_extension(X509 *cert, X509 *issuer, int nid, const char *value)
+{
+	X509_EXTENSION *ext;
+	X509V3_CTX ctx;
+	int r = 0;
+
+	X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
+	ext = X509V3_EXT_nconf_nid(NULL, &ctx, nid, value);
+	if (!ext)
+		return -EINVAL;
+
+	if (X509_add_ext(cert, ext, -1) != 1)
+		r = -EINVAL;
+	X509_EXTENSION_free(ext);
+	return r;
+}
+
+/* A random serial: two certificates of one issuer must not share one. */
+static int set_random_serial(X509 *cert)
+{
+	unsigned char bytes[16];
+	BIGNUM *bn;
+	int r = -EINVAL;
+
+	if (RAND_bytes(bytes, sizeof(bytes)) != 1)
+		return -EIO;
+	bytes[0] &= 0x7f;
+
+	bn = BN_bin2bn(bytes, sizeof(bytes), NULL);
+	if (bn && BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert)))
+		r = 0;
+	BN_free(bn);
+	return r;
+}
+
+/*
+ * An unsigned certificate for key named common_name, valid a day either
+ * side of now, under issuer's name (its own when issuer is NULL).
+ */
+static X509 *new_cert(EVP_PKEY *key, const char *common_name, X509 *issuer)
+{
+	int64_t now = wall_ms();
+	X509_NAME *name;
+	X509 *cert;
+
+	cert = X509_new();
+	if (!cert)
+		return NULL;
+
+	if (X509_set_version(cert, X509_VERSION_3) != 1 ||
+	    set_random_serial(cert) < 0 ||
+	    set_time(X509_getm_notBefore(cert), now - TESTKEY_DAY_MS) < 0 ||
+	    set_time(X509_getm_notAfter(cert), now + TESTKEY_DAY_MS) < 0 ||
+	    X509_set_pubkey(cert, key) != 1)
+		goto fail;
+
+	name = X509_get_subject_name(cert);
+	if (X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+				       (const unsigned char *)common_name, -1,
+				       -1, 0) != 1)
+		goto fail;
+
+	if (X509_set_issuer_name(cert, issuer ? X509_get_subject_name(issuer)
+					      : name) != 1)
+		goto fail;
+	return cert;
+fail:
+	X509_free(cert);
+	return NULL;
+}
+
+int testkey_generate_ca(const char *common_name, struct testkey **ret_ca)
+{
+	struct testkey *ca;
+	int r = -ENOMEM;
+
+	ca = calloc(1, sizeof(*ca));
+	if (!ca)
+		return -ENOMEM;
+
+	ca->key = EVP_RSA_gen(TESTKEY_BITS);
+	if (!ca->key)
+		goto out;
+
+	ca->cert = new_cert(ca->key, common_name, NULL);
+	if (!ca->cert)
+		goto out;
+
+	r = -EINVAL;
+	if (add_extension(ca->cert, ca->cert, NID_basic_constraints,
+			  "critical,CA:TRUE") < 0 ||
+	    add_extension(ca->cert, ca->cert, NID_key_usage,
+			  "critical,keyCertSign,cRLSign") < 0 ||
+	    add_extension(ca->cert, ca->cert, NID_subject_key_identifier,
+			  "hash") < 0)
+		goto out;
+
+	if (X509_sign(ca->cert, ca->key, EVP_sha256()) <= 0)
+		goto out;
+
+	r = -ENOMEM;
+	ca->cert_pem = cert_to_pem(ca->cert);
+	if (!ca->cert_pem)
+		goto out;
+
+	*ret_ca = ca;
+	ca = NULL;
+	r = 0;
+out:
+	testkey_free(ca);
+	return r;
+}
+
+/* "DNS:a,DNS:b" for the subjectAltName extension. */
+static char *alt_names(const char *const *dns_names)
+{
+	char *text = NULL;
+	size_t len = 0;
+
+	for (size_t i = 0; dns_names[i]; i++) {
+		if ((i > 0 && append(&text, &len, ",", 1) < 0) ||
+		    append(&text, &len, "DNS:", 4) < 0 ||
+		    append(&text, &len, dns_names[i], strlen(dns_names[i])) <
+			    0) {
+			free(text);
+			return NULL;
+		}
+	}
+	return text;
+}
+
+int testkey_generate_server(const struct testkey *ca,
+			    const char *const *dns_names,
+			    struct testkey **ret_key)
+{
+	struct testkey *key;
+	char *names = NULL;
+	int r = -EINVAL;
+
+	if (!dns_names || !dns_names[0])
+		return -EINVAL;
+
+	key = calloc(1, sizeof(*key));
+	if (!key)
+		return -ENOMEM;
+
+	r = -ENOMEM;
+	names = alt_names(dns_names);
+	key->key = EVP_RSA_gen(TESTKEY_BITS);
+	if (!names || !key->key)
+		goto out;
+
+	key->cert = new_cert(key->key, dns_names[0], ca->cert);
+	if (!key->cert)
+		goto out;
+
+	r = -EINVAL;
+	if (add_extension(key->cert, ca->cert, NID_basic_constraints,
+			  "CA:FALSE") < 0 ||
+	    add_extension(key->cert, ca->cert, NID_key_usage,
+			  "critical,digitalSignature,keyEncipherment") < 0 ||
+	    add_extension(key->cert, ca->cert, NID_ext_key_usage,
+			  "serverAuth") < 0 ||
+	    add_extension(key->cert, ca->cert, NID_subject_alt_name, names) <
+		    0 ||
+	    add_extension(key->cert, ca->cert, NID_authority_key_identifier,
+			  "keyid:always") < 0)
+		goto out;
+
+	if (X509_sign(key->cert, ca->key, EVP_sha256()) <= 0)
+		goto out;
+
+	r = -ENOMEM;
+	key->cert_pem = cert_to_pem(key->cert);
+	if (!key->cert_pem)
+		goto out;
+
+	*ret_key = key;
+	key = NULL;
+	r = 0;
+out:
+	free(names);
+	testkey_free(key);
+	return r;
+}
+
+char *testkey_key_pem(const struct testkey *key)
+{
+	BUF_MEM *mem = NULL;
+	char *pem = NULL;
+	BIO *bio;
+
+	bio = BIO_new(BIO_s_mem());
+	if (!bio)
+		return NULL;
+
+	if (PEM_write_bio_PrivateKey(bio, key->key, NULL, NULL, 0, NULL,
+				     NULL) != 1)
+		goto out;
+
+	BIO_get_mem_ptr(bio, &mem);
+	pem = malloc(mem->length + 1);
+	if (!pem)
+		goto out;
+	memcpy(pem, mem->data, mem->length);
+	pem[mem->length] = '\0';
+out:
+	BIO_free(bio);
+	return pem;
 }

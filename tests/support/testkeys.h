@@ -62,4 +62,23 @@ json_t *testkey_confirmation(const char *type, const char *message_id,
  */
 char *testkey_string_to_sign(json_t *envelope, size_t *ret_len);
 
+/*
+ * A certificate authority for test TLS servers: a key and a self-signed
+ * CA certificate named common_name, valid from a day before now to a
+ * day after.
+ */
+int testkey_generate_ca(const char *common_name, struct testkey **ret_ca);
+
+/*
+ * A TLS server key and a certificate for dns_names (NULL-ended, at
+ * least one; the first is also the common name), signed by ca and valid
+ * from a day before now to a day after.
+ */
+int testkey_generate_server(const struct testkey *ca,
+			    const char *const *dns_names,
+			    struct testkey **ret_key);
+
+/* The private key as PKCS#8 PEM (free() it); NULL on failure. */
+char *testkey_key_pem(const struct testkey *key);
+
 #endif
