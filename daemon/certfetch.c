@@ -1,7 +1,7 @@
 /*
- * certfetch: a small cache of SNS signing keys. SNS signs with a handful
- * of certificates at a time, so a short array searched in order serves;
- * past its size the least recently used entry gives way.
+ * certfetch: a small cache of SNS signing keys, parsed once. SNS signs
+ * with a handful of certificates at a time, so a short array searched in
+ * order serves; past its size the least recently used entry gives way.
  */
 #include "certfetch.h"
 
@@ -26,8 +26,7 @@
 
 struct cert_entry {
 	char *file_name;
-	char *pem;
-	size_t pem_len;
+	struct certs_key key;
 	uint64_t last_used;
 };
 
@@ -67,15 +66,15 @@ void certfetch_free(struct certfetch *certs)
 
 	for (int i = 0; i < CERT_CACHE_SIZE; i++) {
 		free(certs->entries[i].file_name);
-		free(certs->entries[i].pem);
+		certs_key_release(&certs->entries[i].key);
 	}
 	pthread_mutex_destroy(&certs->lock);
 	free(certs);
 }
 
-/* Copies the cached PEM for file_name, if any. Caller holds no lock. */
+/* A new reference to the cached key for file_name and its dates. */
 static int cache_lookup(struct certfetch *certs, const char *file_name,
-			char **ret_pem, size_t *ret_len)
+			struct certs_key *ret_key)
 {
 	int r = -ENOENT;
 
@@ -86,13 +85,11 @@ static int cache_lookup(struct certfetch *certs, const char *file_name,
 		if (!e->file_name || strcmp(e->file_name, file_name) != 0)
 			continue;
 
-		*ret_pem = malloc(e->pem_len + 1);
-		if (!*ret_pem) {
+		if (EVP_PKEY_up_ref(e->key.key) != 1) {
 			r = -ENOMEM;
 			break;
 		}
-		memcpy(*ret_pem, e->pem, e->pem_len + 1);
-		*ret_len = e->pem_len;
+		*ret_key = e->key;
 		e->last_used = ++certs->clock;
 		r = 0;
 		break;
@@ -101,20 +98,19 @@ static int cache_lookup(struct certfetch *certs, const char *file_name,
 	return r;
 }
 
+/* Keeps a reference of its own to key. */
 static void cache_insert(struct certfetch *certs, const char *file_name,
-			 const char *pem, size_t len)
+			 const struct certs_key *key)
 {
 	struct cert_entry *victim = &certs->entries[0];
 	char *name_copy = strdup(file_name);
-	char *pem_copy = malloc(len + 1);
 
-	if (!name_copy || !pem_copy) {
+	if (!name_copy)
+		return;
+	if (EVP_PKEY_up_ref(key->key) != 1) {
 		free(name_copy);
-		free(pem_copy);
 		return;
 	}
-	memcpy(pem_copy, pem, len);
-	pem_copy[len] = '\0';
 
 	pthread_mutex_lock(&certs->lock);
 	for (int i = 0; i < CERT_CACHE_SIZE; i++) {
@@ -130,10 +126,9 @@ static void cache_insert(struct certfetch *certs, const char *file_name,
 			break;
 	}
 	free(victim->file_name);
-	free(victim->pem);
+	certs_key_release(&victim->key);
 	victim->file_name = name_copy;
-	victim->pem = pem_copy;
-	victim->pem_len = len;
+	victim->key = *key;
 	victim->last_used = ++certs->clock;
 	pthread_mutex_unlock(&certs->lock);
 }
@@ -221,47 +216,37 @@ static int join_path(char *out, size_t size, const char *dir, const char *name)
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
-/* Finds the PEM without the network: memory, cert_dir, disk cache. */
-static int find_local(struct certfetch *certs, const char *file_name,
-		      char **ret_pem, size_t *ret_len, bool *ret_from_disk)
+/* Reads the PEM from cert_dir or the disk cache; no network. */
+static int read_local(struct certfetch *certs, const char *file_name,
+		      char **ret_pem, size_t *ret_len)
 {
 	const struct config *config = certs->config;
 	char path[4096];
 
-	if (cache_lookup(certs, file_name, ret_pem, ret_len) == 0) {
-		*ret_from_disk = false;
+	if (config->cert_dir &&
+	    join_path(path, sizeof(path), config->cert_dir, file_name) == 0 &&
+	    util_read_file(path, CERT_MAX_BYTES, ret_pem, ret_len) == 0)
 		return 0;
-	}
-
-	*ret_from_disk = true;
-	if (config->cert_dir) {
-		if (join_path(path, sizeof(path), config->cert_dir,
-			      file_name) == 0 &&
-		    util_read_file(path, CERT_MAX_BYTES, ret_pem, ret_len) == 0)
-			return 0;
-	}
 
 	if (join_path(path, sizeof(path), certs->cache_dir, file_name) < 0)
 		return -ENAMETOOLONG;
 	return util_read_file(path, CERT_MAX_BYTES, ret_pem, ret_len);
 }
 
-int certfetch_get(struct certfetch *certs, const char *url,
-		  const char *file_name, int64_t as_of_ms, EVP_PKEY **ret_key,
-		  const char **ret_reason)
+/* Finds, fetches if need be, parses and caches the key for file_name. */
+static int load_key(struct certfetch *certs, const char *url,
+		    const char *file_name, struct certs_key *ret_key,
+		    const char **ret_reason)
 {
-	const struct config *config = certs->config;
-	bool check_validity = !config->testing_skip_cert_validity;
-	bool from_disk = false;
 	bool fetched = false;
 	char *pem = NULL;
 	size_t len = 0;
 	char path[4096];
 	int r;
 
-	r = find_local(certs, file_name, &pem, &len, &from_disk);
+	r = read_local(certs, file_name, &pem, &len);
 	if (r < 0) {
-		if (!config->cert_fetch) {
+		if (!certs->config->cert_fetch) {
 			*ret_reason = "signing certificate not found locally"
 				      " and fetching is off";
 			r = -EAGAIN;
@@ -273,13 +258,13 @@ int certfetch_get(struct certfetch *certs, const char *url,
 		fetched = true;
 	}
 
-	r = certs_load_pem(pem, len, as_of_ms, check_validity, ret_key, NULL,
-			   ret_reason);
+	r = certs_parse_pem(pem, len, ret_key, ret_reason);
 	if (r < 0) {
 		r = -EKEYREJECTED;
 		goto out;
 	}
 
+	/* Kept even when not valid now: validity is judged at each use. */
 	if (fetched) {
 		if (join_path(path, sizeof(path), certs->cache_dir, file_name) <
 			    0 ||
@@ -288,9 +273,32 @@ int certfetch_get(struct certfetch *certs, const char *url,
 			    {"path", path});
 		LOG(LOG_LEVEL_INFO, "certs.fetched", {"url", url});
 	}
-	if (fetched || from_disk)
-		cache_insert(certs, file_name, pem, len);
+	cache_insert(certs, file_name, ret_key);
 out:
 	free(pem);
 	return r;
+}
+
+int certfetch_get(struct certfetch *certs, const char *url,
+		  const char *file_name, int64_t as_of_ms, EVP_PKEY **ret_key,
+		  const char **ret_reason)
+{
+	struct certs_key key = {0};
+	int r;
+
+	r = cache_lookup(certs, file_name, &key);
+	if (r < 0) {
+		r = load_key(certs, url, file_name, &key, ret_reason);
+		if (r < 0)
+			return r;
+	}
+
+	if (!certs->config->testing_skip_cert_validity &&
+	    certs_check_validity(&key, as_of_ms, ret_reason) < 0) {
+		certs_key_release(&key);
+		return -EKEYREJECTED;
+	}
+
+	*ret_key = key.key;
+	return 0;
 }

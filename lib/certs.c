@@ -53,16 +53,22 @@ static int check_key(EVP_PKEY *key, const char **ret_reason)
 	return 0;
 }
 
-int certs_load_pem(const char *pem, size_t len, int64_t as_of_ms,
-		   int check_validity, EVP_PKEY **ret_key,
-		   int64_t *ret_not_after_ms, const char **ret_reason)
+void certs_key_release(struct certs_key *ck)
+{
+	if (!ck)
+		return;
+	EVP_PKEY_free(ck->key);
+	ck->key = NULL;
+}
+
+int certs_parse_pem(const char *pem, size_t len, struct certs_key *ret_key,
+		    const char **ret_reason)
 {
 	EVP_PKEY *key = NULL;
 	X509 *cert = NULL;
 	BIO *bio = NULL;
 	int64_t not_before;
 	int64_t not_after;
-	int64_t as_of;
 	int r;
 
 	if (len == 0 || len > CERTS_PEM_MAX) {
@@ -93,19 +99,6 @@ int certs_load_pem(const char *pem, size_t len, int64_t as_of_ms,
 		goto out;
 	}
 
-	/* RFC 5280, 4.1.2.5: valid from notBefore through notAfter. */
-	as_of = floor_seconds(as_of_ms);
-	if (check_validity && as_of < not_before) {
-		set_reason(ret_reason, "the certificate is not valid yet");
-		r = -EKEYEXPIRED;
-		goto out;
-	}
-	if (check_validity && as_of > not_after) {
-		set_reason(ret_reason, "the certificate has expired");
-		r = -EKEYEXPIRED;
-		goto out;
-	}
-
 	key = X509_get_pubkey(cert);
 	if (!key) {
 		set_reason(ret_reason, "the certificate's key cannot be read");
@@ -117,10 +110,10 @@ int certs_load_pem(const char *pem, size_t len, int64_t as_of_ms,
 	if (r < 0)
 		goto out;
 
-	*ret_key = key;
+	ret_key->key = key;
+	ret_key->not_before_s = not_before;
+	ret_key->not_after_s = not_after;
 	key = NULL;
-	if (ret_not_after_ms)
-		*ret_not_after_ms = not_after * 1000;
 	r = 0;
 out:
 	if (r == -ENOMEM)
@@ -131,4 +124,46 @@ out:
 	X509_free(cert);
 	BIO_free(bio);
 	return r;
+}
+
+int certs_check_validity(const struct certs_key *ck, int64_t as_of_ms,
+			 const char **ret_reason)
+{
+	/* RFC 5280, 4.1.2.5: valid from notBefore through notAfter. */
+	int64_t as_of = floor_seconds(as_of_ms);
+
+	if (as_of < ck->not_before_s) {
+		set_reason(ret_reason, "the certificate is not valid yet");
+		return -EKEYEXPIRED;
+	}
+	if (as_of > ck->not_after_s) {
+		set_reason(ret_reason, "the certificate has expired");
+		return -EKEYEXPIRED;
+	}
+	return 0;
+}
+
+int certs_load_pem(const char *pem, size_t len, int64_t as_of_ms,
+		   int check_validity, EVP_PKEY **ret_key,
+		   int64_t *ret_not_after_ms, const char **ret_reason)
+{
+	struct certs_key ck = {0};
+	int r;
+
+	r = certs_parse_pem(pem, len, &ck, ret_reason);
+	if (r < 0)
+		return r;
+
+	if (check_validity) {
+		r = certs_check_validity(&ck, as_of_ms, ret_reason);
+		if (r < 0) {
+			certs_key_release(&ck);
+			return r;
+		}
+	}
+
+	*ret_key = ck.key;
+	if (ret_not_after_ms)
+		*ret_not_after_ms = ck.not_after_s * 1000;
+	return 0;
 }

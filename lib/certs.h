@@ -10,6 +10,27 @@
 
 #include <openssl/evp.h>
 
+/* A certificate reduced to what verification needs. */
+struct certs_key {
+	EVP_PKEY *key;
+	int64_t not_before_s; /* validity, in whole seconds since the epoch */
+	int64_t not_after_s;  /* inclusive */
+};
+
+/*
+ * Parses a PEM certificate into its RSA key and validity dates, without
+ * judging the dates. Errors as for certs_load_pem(), but -EKEYEXPIRED.
+ */
+int certs_parse_pem(const char *pem, size_t len, struct certs_key *ret_key,
+		    const char **ret_reason);
+
+/* 0 when as_of_ms falls within the validity, else -EKEYEXPIRED. */
+int certs_check_validity(const struct certs_key *ck, int64_t as_of_ms,
+			 const char **ret_reason);
+
+/* Frees the key; takes NULL. */
+void certs_key_release(struct certs_key *ck);
+
 /*
  * Parses a PEM certificate and checks that it is valid at as_of_ms
  * (notBefore <= as_of <= notAfter). With check_validity false the dates
