@@ -17,24 +17,6 @@
 
 #include "scenario.h"
 
-static int setup(void **state)
-{
-	struct scenario *s = calloc(1, sizeof(*s));
-
-	assert_int_equal(scenario_start(s, NULL), 0);
-	*state = s;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct scenario *s = *state;
-
-	scenario_finish(s);
-	free(s);
-	return 0;
-}
-
 static void post_alarm(struct scenario *s, const char *name,
 		       const char *alarm_state, int64_t offset_ms)
 {
@@ -180,18 +162,23 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
-			test_invalid_event_dead_lettered, setup, teardown),
+			test_invalid_event_dead_lettered, scenario_setup,
+			scenario_teardown),
 		cmocka_unit_test_setup_teardown(
-			test_rate_limited_honours_retry_after, setup, teardown),
+			test_rate_limited_honours_retry_after, scenario_setup,
+			scenario_teardown),
 		cmocka_unit_test_setup_teardown(test_server_errors_retried,
-						setup, teardown),
+						scenario_setup,
+						scenario_teardown),
 		cmocka_unit_test_setup_teardown(
-			test_hang_times_out_without_blocking_ingest, setup,
-			teardown),
+			test_hang_times_out_without_blocking_ingest,
+			scenario_setup, scenario_teardown),
 		cmocka_unit_test_setup_teardown(test_resolve_waits_for_trigger,
-						setup, teardown),
+						scenario_setup,
+						scenario_teardown),
 		cmocka_unit_test_setup_teardown(
-			test_ok_without_trigger_not_sent, setup, teardown),
+			test_ok_without_trigger_not_sent, scenario_setup,
+			scenario_teardown),
 	};
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);

@@ -19,24 +19,6 @@
 
 #define ALARMS 20
 
-static int setup(void **state)
-{
-	struct scenario *s = calloc(1, sizeof(*s));
-
-	assert_int_equal(scenario_start(s, NULL), 0);
-	*state = s;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct scenario *s = *state;
-
-	scenario_finish(s);
-	free(s);
-	return 0;
-}
-
 static void alarm_name(int i, char out[32])
 {
 	snprintf(out, 32, "durable-%02d", i);
@@ -153,10 +135,13 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_kill_during_delivery,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_outage, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_clean_stop_resumes, setup,
-						teardown),
+						scenario_setup,
+						scenario_teardown),
+		cmocka_unit_test_setup_teardown(test_outage, scenario_setup,
+						scenario_teardown),
+		cmocka_unit_test_setup_teardown(test_clean_stop_resumes,
+						scenario_setup,
+						scenario_teardown),
 	};
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);

@@ -15,9 +15,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-#include "fakepd.h"
-#include "harness.h"
-#include "testkeys.h"
+#include "scenario.h"
 #include "timeutil.h"
 
 #define REAL_ALARM                                                             \
@@ -25,54 +23,10 @@
 		     "cloudwatch-alarm-ca-central-1-2022.json"
 #define ALARM_ARN                                                              \
 	"arn:aws:cloudwatch:ca-central-1:017790921725:alarm:Test alarm"
-#define TOPIC_CA   "arn:aws:sns:ca-central-1:017790921725:test-sre-bot"
-#define TOPIC_TEST "arn:aws:sns:us-east-1:123456789012:alertbridge-test"
-#define AS_OF      "2022-09-25T18:51:00Z"
+#define TOPIC_CA "arn:aws:sns:ca-central-1:017790921725:test-sre-bot"
 #define TEST_CERT                                                              \
 	"SimpleNotificationService-0123456789abcdef0123456789abcdef.pem"
-#define TEST_CERT_URL_CA "https://sns.ca-central-1.amazonaws.com/" TEST_CERT
-
-struct world {
-	struct harness h;
-	struct fakepd *pd;
-	struct testkey *key;
-	int64_t as_of_ms;
-};
-
-static int setup(void **state)
-{
-	struct world *w = calloc(1, sizeof(*w));
-
-	assert_int_equal(harness_init(&w->h), 0);
-	assert_int_equal(fakepd_start(&w->pd), 0);
-	assert_int_equal(timeutil_parse(AS_OF, &w->as_of_ms), 0);
-
-	/* A test key whose certificate is valid around the real alarm. */
-	assert_int_equal(testkey_generate(w->as_of_ms - 86400000LL,
-					  w->as_of_ms + 86400000LL, &w->key),
-			 0);
-	assert_int_equal(testkey_write_cert(w->key, w->h.cert_dir, TEST_CERT),
-			 0);
-
-	assert_int_equal(harness_write_standard_config(&w->h, fakepd_url(w->pd),
-						       AS_OF, ""),
-			 0);
-	assert_int_equal(harness_start(&w->h), 0);
-	*state = w;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct world *w = *state;
-
-	harness_stop(&w->h);
-	harness_cleanup(&w->h);
-	fakepd_stop(w->pd);
-	testkey_free(w->key);
-	free(w);
-	return 0;
-}
+#define TEST_CERT_URL_CA "https://sns.ca-central-1.amazonaws.com/" SCENARIO_CERT
 
 static json_t *load_real_alarm(void)
 {
@@ -83,17 +37,19 @@ static json_t *load_real_alarm(void)
 	return env;
 }
 
-static long post(struct world *w, const char *body, struct harness_response *r)
+static long post(struct scenario *s, const char *body,
+		 struct harness_response *r)
 {
 	assert_int_equal(
-		harness_post(&w->h, "/sns", body, strlen(body), NULL, r), 0);
+		harness_post(&s->h, "/sns", body, strlen(body), NULL, r), 0);
 	return r->status;
 }
 
-static long post_json(struct world *w, json_t *env, struct harness_response *r)
+static long post_json(struct scenario *s, json_t *env,
+		      struct harness_response *r)
 {
 	char *body = json_dumps(env, 0);
-	long status = post(w, body, r);
+	long status = post(s, body, r);
 
 	free(body);
 	return status;
@@ -116,14 +72,14 @@ static char *alarm_message(const char *state, const char *changed_at)
 	return text;
 }
 
-static char *signed_notification(struct world *w, const char *message_id,
+static char *signed_notification(struct scenario *s, const char *message_id,
 				 const char *topic, const char *message,
 				 int version)
 {
 	json_t *env = testkey_notification(message_id, topic, NULL, message,
-					   w->as_of_ms);
+					   s->as_of_ms);
 	char *body =
-		testkey_sign_envelope(w->key, env, version, TEST_CERT_URL_CA);
+		testkey_sign_envelope(s->key, env, version, TEST_CERT_URL_CA);
 
 	json_decref(env);
 	assert_non_null(body);
@@ -167,7 +123,7 @@ static void assert_runbook_event(json_t *event, const char *action)
 /* The real signed alarm pages; an OK signed with a test key resolves. */
 static void test_real_alarm_triggers_then_ok_resolves(void **state)
 {
-	struct world *w = *state;
+	struct scenario *s = *state;
 	struct harness_response r;
 	const char *headers[] = {
 		"x-amz-sns-message-type: Notification",
@@ -179,13 +135,13 @@ static void test_real_alarm_triggers_then_ok_resolves(void **state)
 	json_t *event;
 
 	assert_int_equal(
-		harness_post(&w->h, "/sns", body, strlen(body), headers, &r),
+		harness_post(&s->h, "/sns", body, strlen(body), headers, &r),
 		0);
 	assert_int_equal(r.status, 200);
 	assert_string_equal(r.body, "accepted\n");
 
-	assert_int_equal(fakepd_wait(w->pd, 1, 10000), 0);
-	event = fakepd_request(w->pd, 0);
+	assert_int_equal(fakepd_wait(s->pd, 1, 10000), 0);
+	event = fakepd_request(s->pd, 0);
 	assert_non_null(event);
 	assert_runbook_event(event, "trigger");
 	assert_string_equal(
@@ -197,16 +153,16 @@ static void test_real_alarm_triggers_then_ok_resolves(void **state)
 	json_decref(event);
 
 	/* The same MessageId again changes nothing. */
-	assert_int_equal(post(w, body, &r), 200);
+	assert_int_equal(post(s, body, &r), 200);
 	assert_string_equal(r.body, "duplicate\n");
 	free(body);
 
 	ok_message = alarm_message("OK", "2022-09-25T18:55:37.811+0000");
-	ok_body = signed_notification(w, "ok-0001", TOPIC_CA, ok_message, 2);
-	assert_int_equal(post(w, ok_body, &r), 200);
+	ok_body = signed_notification(s, "ok-0001", TOPIC_CA, ok_message, 2);
+	assert_int_equal(post(s, ok_body, &r), 200);
 
-	assert_int_equal(fakepd_wait(w->pd, 2, 10000), 0);
-	event = fakepd_request(w->pd, 1);
+	assert_int_equal(fakepd_wait(s->pd, 2, 10000), 0);
+	event = fakepd_request(s->pd, 1);
 	assert_runbook_event(event, "resolve");
 	json_decref(event);
 
@@ -214,10 +170,10 @@ static void test_real_alarm_triggers_then_ok_resolves(void **state)
 	free(ok_message);
 	free(ok_body);
 	ok_message = alarm_message("ALARM", "2022-09-25T18:52:00.000+0000");
-	ok_body = signed_notification(w, "late-0001", TOPIC_CA, ok_message, 1);
-	assert_int_equal(post(w, ok_body, &r), 200);
-	assert_true(harness_log_wait(&w->h, "why=stale", 5000));
-	assert_int_equal(fakepd_count(w->pd), 2);
+	ok_body = signed_notification(s, "late-0001", TOPIC_CA, ok_message, 1);
+	assert_int_equal(post(s, ok_body, &r), 200);
+	assert_true(harness_log_wait(&s->h, "why=stale", 5000));
+	assert_int_equal(fakepd_count(s->pd), 2);
 
 	free(ok_message);
 	free(ok_body);
@@ -226,7 +182,7 @@ static void test_real_alarm_triggers_then_ok_resolves(void **state)
 /* One byte changed in each signed field: refused as a bad signature. */
 static void test_tampered_fields_refused(void **state)
 {
-	struct world *w = *state;
+	struct scenario *s = *state;
 	static const char *const fields[] = {"Message",  "MessageId",
 					     "Subject",  "Timestamp",
 					     "TopicArn", "Signature"};
@@ -247,14 +203,14 @@ static void test_tampered_fields_refused(void **state)
 			value[pos] = value[pos] == '1' ? '2' : '1';
 		} else if (strcmp(fields[i], "TopicArn") == 0) {
 			free(value);
-			value = strdup(TOPIC_TEST);
+			value = strdup(SCENARIO_TOPIC);
 		} else {
 			value[pos] = value[pos] == 'A' ? 'B' : 'A';
 		}
 		json_object_set_new(env, fields[i], json_string(value));
 		free(value);
 
-		post_json(w, env, &r);
+		post_json(s, env, &r);
 		/* 403 when it does not verify, 400 when the tampered
 		 * Signature is not even base64 of the right size. */
 		assert_true(r.status == 403 || r.status == 400);
@@ -262,34 +218,34 @@ static void test_tampered_fields_refused(void **state)
 		json_decref(env);
 	}
 
-	assert_true(harness_metric(&w->h,
+	assert_true(harness_metric(&s->h,
 				   "alertbridge_sns_rejected_total{reason="
 				   "\"signature\"}") >= 6);
-	assert_int_equal(fakepd_count(w->pd), 0);
+	assert_int_equal(fakepd_count(s->pd), 0);
 }
 
 /* A test key's signature under the real certificate's URL is refused. */
 static void test_wrong_certificate_refused(void **state)
 {
-	struct world *w = *state;
+	struct scenario *s = *state;
 	struct harness_response r;
 	json_t *env = testkey_notification("wrong-cert-1", TOPIC_CA, NULL,
-					   "hello", w->as_of_ms);
+					   "hello", s->as_of_ms);
 	char *body =
-		testkey_sign_envelope(w->key, env, 1,
+		testkey_sign_envelope(s->key, env, 1,
 				      "https://sns.ca-central-1.amazonaws.com/"
 				      "SimpleNotificationService-"
 				      "56e67fcb41f6fec09b0196692625d385.pem");
 
-	assert_int_equal(post(w, body, &r), 403);
-	assert_int_equal(fakepd_count(w->pd), 0);
+	assert_int_equal(post(s, body, &r), 403);
+	assert_int_equal(fakepd_count(s->pd), 0);
 	json_decref(env);
 	free(body);
 }
 
 static void test_bad_inputs(void **state)
 {
-	struct world *w = *state;
+	struct scenario *s = *state;
 	struct harness_response r;
 	const char *mismatch[] = {"x-amz-sns-message-type: "
 				  "SubscriptionConfirmation",
@@ -298,79 +254,79 @@ static void test_bad_inputs(void **state)
 	char *body;
 	json_t *env;
 
-	assert_int_equal(post(w, "{not json", &r), 400);
+	assert_int_equal(post(s, "{not json", &r), 400);
 	assert_non_null(strstr(r.body, "JSON"));
-	assert_int_equal(post(w, "[1,2,3]", &r), 400);
-	assert_int_equal(post(w, "", &r), 400);
+	assert_int_equal(post(s, "[1,2,3]", &r), 400);
+	assert_int_equal(post(s, "", &r), 400);
 
 	memset(big, ' ', 600 * 1024);
 	big[600 * 1024] = '\0';
-	assert_int_equal(post(w, big, &r), 413);
+	assert_int_equal(post(s, big, &r), 413);
 	free(big);
 
 	/* Unknown topic. */
-	body = signed_notification(w, "topic-1",
+	body = signed_notification(s, "topic-1",
 				   "arn:aws:sns:us-east-1:999999999999:other",
 				   "hi", 2);
-	assert_int_equal(post(w, body, &r), 403);
+	assert_int_equal(post(s, body, &r), 403);
 	assert_non_null(strstr(r.body, "allow-list"));
 	free(body);
 
 	/* Headers that disagree with the body. */
-	body = signed_notification(w, "hdr-1", TOPIC_TEST, "hi", 2);
+	body = signed_notification(s, "hdr-1", SCENARIO_TOPIC, "hi", 2);
 	assert_int_equal(
-		harness_post(&w->h, "/sns", body, strlen(body), mismatch, &r),
+		harness_post(&s->h, "/sns", body, strlen(body), mismatch, &r),
 		0);
 	assert_int_equal(r.status, 400);
 	free(body);
 
 	/* A replay from beyond the window. */
-	env = testkey_notification("old-1", TOPIC_TEST, NULL, "hi",
-				   w->as_of_ms - 3 * 3600 * 1000LL);
-	body = testkey_sign_envelope(w->key, env, 2, TEST_CERT_URL_CA);
-	assert_int_equal(post(w, body, &r), 400);
+	env = testkey_notification("old-1", SCENARIO_TOPIC, NULL, "hi",
+				   s->as_of_ms - 3 * 3600 * 1000LL);
+	body = testkey_sign_envelope(s->key, env, 2, TEST_CERT_URL_CA);
+	assert_int_equal(post(s, body, &r), 400);
 	assert_non_null(strstr(r.body, "replay"));
 	json_decref(env);
 	free(body);
 
 	/* SignatureVersion 3 does not exist. */
-	env = testkey_notification("sv3-1", TOPIC_TEST, NULL, "hi",
-				   w->as_of_ms);
-	body = testkey_sign_envelope(w->key, env, 2, TEST_CERT_URL_CA);
+	env = testkey_notification("sv3-1", SCENARIO_TOPIC, NULL, "hi",
+				   s->as_of_ms);
+	body = testkey_sign_envelope(s->key, env, 2, TEST_CERT_URL_CA);
 	json_decref(env);
 	env = json_loads(body, 0, NULL);
 	free(body);
 	json_object_set_new(env, "SignatureVersion", json_string("3"));
-	assert_int_equal(post_json(w, env, &r), 400);
+	assert_int_equal(post_json(s, env, &r), 400);
 	json_decref(env);
 
 	/* A certificate from anywhere but SNS. */
-	env = testkey_notification("url-1", TOPIC_TEST, NULL, "hi",
-				   w->as_of_ms);
-	body = testkey_sign_envelope(w->key, env, 2,
+	env = testkey_notification("url-1", SCENARIO_TOPIC, NULL, "hi",
+				   s->as_of_ms);
+	body = testkey_sign_envelope(s->key, env, 2,
 				     "https://sns.us-east-1.amazonaws.com.evil"
-				     ".example/" TEST_CERT);
-	assert_int_equal(post(w, body, &r), 400);
+				     ".example/" SCENARIO_CERT);
+	assert_int_equal(post(s, body, &r), 400);
 	json_decref(env);
 	free(body);
 
-	assert_int_equal(fakepd_count(w->pd), 0);
+	assert_int_equal(fakepd_count(s->pd), 0);
 
 	/* Wrong method and path. */
-	assert_int_equal(harness_get(&w->h, "/sns", &r), 0);
+	assert_int_equal(harness_get(&s->h, "/sns", &r), 0);
 	assert_int_equal(r.status, 405);
-	assert_int_equal(harness_get(&w->h, "/nope", &r), 0);
+	assert_int_equal(harness_get(&s->h, "/nope", &r), 0);
 	assert_int_equal(r.status, 404);
 
 	/* Still healthy after all of it. */
-	assert_int_equal(harness_get(&w->h, "/readyz", &r), 0);
+	assert_int_equal(harness_get(&s->h, "/readyz", &r), 0);
 	assert_int_equal(r.status, 200);
 }
 
 /* Every message type and signature version the fixtures lack. */
 static void test_signed_types_and_versions(void **state)
 {
-	struct world *w = *state;
+	struct scenario *s = *state;
 	struct harness_response r;
 	char *body;
 
@@ -378,18 +334,18 @@ static void test_signed_types_and_versions(void **state)
 		char id[32];
 
 		snprintf(id, sizeof(id), "text-%d", version);
-		body = signed_notification(w, id, TOPIC_TEST,
+		body = signed_notification(s, id, SCENARIO_TOPIC,
 					   "Disk almost full on db-1 \xe2\x9a"
 					   "\xa0",
 					   version);
-		assert_int_equal(post(w, body, &r), 200);
+		assert_int_equal(post(s, body, &r), 200);
 		free(body);
 	}
-	assert_int_equal(fakepd_wait(w->pd, 2, 10000), 0);
+	assert_int_equal(fakepd_wait(s->pd, 2, 10000), 0);
 
 	/* Generic text goes to the default route. */
 	{
-		json_t *event = fakepd_request(w->pd, 0);
+		json_t *event = fakepd_request(s->pd, 0);
 
 		assert_string_equal(json_string_value(json_object_get(
 					    event, "routing_key")),
@@ -399,10 +355,11 @@ static void test_signed_types_and_versions(void **state)
 
 	/* An unsubscribe is recorded and answered, never acted on. */
 	{
-		json_t *env = testkey_notification("unsub-1", TOPIC_TEST, NULL,
-						   "You have chosen to"
-						   " deactivate",
-						   w->as_of_ms);
+		json_t *env =
+			testkey_notification("unsub-1", SCENARIO_TOPIC, NULL,
+					     "You have chosen to"
+					     " deactivate",
+					     s->as_of_ms);
 
 		json_object_set_new(env, "Type",
 				    json_string("UnsubscribeConfirmation"));
@@ -411,10 +368,10 @@ static void test_signed_types_and_versions(void **state)
 			json_string("https://sns.us-east-1.amazonaws.com/"
 				    "?Action=ConfirmSubscription&Token=t"));
 		json_object_set_new(env, "Token", json_string("t0k3n"));
-		body = testkey_sign_envelope(w->key, env, 2, TEST_CERT_URL_CA);
-		assert_int_equal(post(w, body, &r), 200);
+		body = testkey_sign_envelope(s->key, env, 2, TEST_CERT_URL_CA);
+		assert_int_equal(post(s, body, &r), 200);
 		assert_true(harness_log_wait(
-			&w->h, "event=subscription.unsubscribed", 5000));
+			&s->h, "event=subscription.unsubscribed", 5000));
 		json_decref(env);
 		free(body);
 	}
@@ -422,54 +379,59 @@ static void test_signed_types_and_versions(void **state)
 
 static void test_health_endpoints(void **state)
 {
-	struct world *w = *state;
+	struct scenario *s = *state;
 	struct harness_response r;
 
-	assert_int_equal(harness_get(&w->h, "/healthz", &r), 0);
+	assert_int_equal(harness_get(&s->h, "/healthz", &r), 0);
 	assert_int_equal(r.status, 200);
-	assert_int_equal(harness_get(&w->h, "/readyz", &r), 0);
+	assert_int_equal(harness_get(&s->h, "/readyz", &r), 0);
 	assert_int_equal(r.status, 200);
 	assert_string_equal(r.body, "ready\n");
-	assert_true(harness_metric(&w->h, "alertbridge_outbox_depth") >= 0);
+	assert_true(harness_metric(&s->h, "alertbridge_outbox_depth") >= 0);
 	assert_true(harness_metric(
-			    &w->h,
+			    &s->h,
 			    "alertbridge_ingest_duration_seconds_count") >= 0);
 }
 
 /* A testing: section without --not-production: refused at start. */
 static void test_testing_settings_need_flag(void **state)
 {
-	struct world *w = *state;
+	struct scenario *s = *state;
 	char *log;
 
-	assert_int_equal(harness_run_expect_exit(&w->h, NULL, 10000), 1);
-	log = harness_slurp(w->h.log_path, NULL);
+	assert_int_equal(harness_run_expect_exit(&s->h, NULL, 10000), 1);
+	log = harness_slurp(s->h.log_path, NULL);
 	assert_non_null(strstr(log, "event=config.testing_refused"));
 	free(log);
 
 	/* The running daemon warned at its own start. */
 	assert_true(
-		harness_log_wait(&w->h, "event=config.testing_settings", 1000));
+		harness_log_wait(&s->h, "event=config.testing_settings", 1000));
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
-			test_real_alarm_triggers_then_ok_resolves, setup,
-			teardown),
+			test_real_alarm_triggers_then_ok_resolves,
+			scenario_setup, scenario_teardown),
 		cmocka_unit_test_setup_teardown(test_tampered_fields_refused,
-						setup, teardown),
+						scenario_setup,
+						scenario_teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_certificate_refused,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_inputs, setup,
-						teardown),
+						scenario_setup,
+						scenario_teardown),
+		cmocka_unit_test_setup_teardown(test_bad_inputs, scenario_setup,
+						scenario_teardown),
 		cmocka_unit_test_setup_teardown(test_signed_types_and_versions,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_health_endpoints, setup,
-						teardown),
+						scenario_setup,
+						scenario_teardown),
+		cmocka_unit_test_setup_teardown(test_health_endpoints,
+						scenario_setup,
+						scenario_teardown),
 		cmocka_unit_test_setup_teardown(test_testing_settings_need_flag,
-						setup, teardown),
+						scenario_setup,
+						scenario_teardown),
 	};
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);

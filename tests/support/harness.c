@@ -144,8 +144,14 @@ int harness_write_config(struct harness *h, const char *fmt, ...)
 	return fclose(f) == 0 ? 0 : -EIO;
 }
 
-int harness_write_standard_config(struct harness *h, const char *events_url,
-				  const char *as_of, const char *extra)
+/*
+ * Everything the test configurations share; sns_certs says where
+ * certificates come from and testing is the body of the testing:
+ * section.
+ */
+static int write_test_config(struct harness *h, const char *events_url,
+			     const char *sns_certs, const char *testing,
+			     const char *extra)
 {
 	return harness_write_config(
 		h,
@@ -157,8 +163,7 @@ int harness_write_standard_config(struct harness *h, const char *events_url,
 		"  topics:\n"
 		"    - arn:aws:sns:ca-central-1:017790921725:test-sre-bot\n"
 		"    - arn:aws:sns:us-east-1:123456789012:alertbridge-test\n"
-		"  cert_dir: %s\n"
-		"  cert_fetch: false\n"
+		"%s"
 		"  replay_window: 2h\n"
 		"pagerduty:\n"
 		"  events_url: %s\n"
@@ -188,10 +193,36 @@ int harness_write_standard_config(struct harness *h, const char *events_url,
 		"  severity: error\n"
 		"  template: ghostline\n"
 		"testing:\n"
-		"  as_of: %s\n"
+		"%s"
 		"%s",
-		h->state_dir, h->cert_dir, events_url, HARNESS_KEY_PRIMARY,
-		HARNESS_KEY_SECONDARY, as_of, extra);
+		h->state_dir, sns_certs, events_url, HARNESS_KEY_PRIMARY,
+		HARNESS_KEY_SECONDARY, testing, extra);
+}
+
+int harness_write_standard_config(struct harness *h, const char *events_url,
+				  const char *as_of, const char *extra)
+{
+	char certs[256];
+	char testing[96];
+
+	snprintf(certs, sizeof(certs), "  cert_dir: %s\n  cert_fetch: false\n",
+		 h->cert_dir);
+	snprintf(testing, sizeof(testing), "  as_of: %s\n", as_of);
+	return write_test_config(h, events_url, certs, testing, extra);
+}
+
+int harness_write_fetch_config(struct harness *h, const char *events_url,
+			       const char *ca_file, const char *connect_to,
+			       const char *extra)
+{
+	char testing[1024];
+
+	if (snprintf(testing, sizeof(testing),
+		     "  cert_ca_file: %s\n  cert_connect_to: \"%s\"\n", ca_file,
+		     connect_to) >= (int)sizeof(testing))
+		return -ENAMETOOLONG;
+	return write_test_config(h, events_url, "  cert_fetch: true\n", testing,
+				 extra);
 }
 
 static pid_t spawn(struct harness *h, const char *port_file,
@@ -424,55 +455,4 @@ double harness_metric(struct harness *h, const char *sample)
 			return strtod(p + n + 1, NULL);
 	}
 	return -1;
-}
-
-int harness_write_fetch_config(struct harness *h, const char *events_url,
-			       const char *ca_file, const char *connect_to,
-			       const char *extra)
-{
-	return harness_write_config(
-		h,
-		"listen: 127.0.0.1:0\n"
-		"state_dir: %s\n"
-		"environment: production\n"
-		"region: us-east-1\n"
-		"sns:\n"
-		"  topics:\n"
-		"    - arn:aws:sns:ca-central-1:017790921725:test-sre-bot\n"
-		"    - arn:aws:sns:us-east-1:123456789012:alertbridge-test\n"
-		"  cert_fetch: true\n"
-		"  replay_window: 2h\n"
-		"pagerduty:\n"
-		"  events_url: %s\n"
-		"  timeout: 2s\n"
-		"  rate_per_minute: 6000\n"
-		"  retry: {initial: 100ms, max: 1s, deadline: 1h}\n"
-		"targets:\n"
-		"  primary: {routing_key: %s}\n"
-		"  secondary: {routing_key: %s}\n"
-		"templates:\n"
-		"  ghostline:\n"
-		"    summary: \"GhostLine Alert: {{alert_name}}\"\n"
-		"    source: aws-cloudwatch\n"
-		"    custom_details:\n"
-		"      environment: \"{{environment}}\"\n"
-		"      region: \"{{region}}\"\n"
-		"      metric: \"{{metric_name}}\"\n"
-		"      value: \"{{metric_value}}\"\n"
-		"routes:\n"
-		"  - name: lambda-critical\n"
-		"    match: {namespace: AWS/Lambda}\n"
-		"    target: primary\n"
-		"    severity: critical\n"
-		"    template: ghostline\n"
-		"default_route:\n"
-		"  target: secondary\n"
-		"  severity: error\n"
-		"  template: ghostline\n"
-		"testing:\n"
-		"  cert_ca_file: %s\n"
-		"  cert_connect_to: \"%s\"\n"
-		"%s",
-		h->state_dir, events_url, HARNESS_KEY_PRIMARY,
-		HARNESS_KEY_SECONDARY, ca_file, connect_to, extra);
 }

@@ -52,6 +52,25 @@ void scenario_finish(struct scenario *s)
 	testkey_free(s->key);
 }
 
+int scenario_setup(void **state)
+{
+	struct scenario *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return -1;
+	*state = s;
+	return scenario_start(s, NULL) < 0 ? -1 : 0;
+}
+
+int scenario_teardown(void **state)
+{
+	struct scenario *s = *state;
+
+	scenario_finish(s);
+	free(s);
+	return 0;
+}
+
 char *scenario_alarm(const char *name, const char *state,
 		     int64_t changed_offset_ms)
 {

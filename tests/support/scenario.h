@@ -27,6 +27,13 @@ struct scenario {
 	unsigned int next_id;
 };
 
+/*
+ * cmocka set-up and tear-down: a scenario started with the standard
+ * configuration, in *state. The set-up fails the test when it cannot.
+ */
+int scenario_setup(void **state);
+int scenario_teardown(void **state);
+
 /* Sets everything up and starts the daemon; extra goes into the YAML. */
 int scenario_start(struct scenario *s, const char *extra_yaml);
 void scenario_finish(struct scenario *s);
