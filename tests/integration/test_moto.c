@@ -98,13 +98,6 @@ static bool find_on_path(const char *name, char *out, size_t size)
 	return false;
 }
 
-static void pause_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
-
 /* A port the kernel just had free on 127.0.0.1. */
 static int free_port(void)
 {
@@ -195,7 +188,7 @@ static void moto_start(struct world *w)
 			print_moto_log(w);
 			fail_msg("moto_server exited before answering");
 		}
-		pause_ms(50);
+		harness_pause_ms(50);
 	}
 	print_moto_log(w);
 	fail_msg("moto_server did not answer within %d ms", MOTO_START_MS);
@@ -215,7 +208,7 @@ static void moto_stop(struct world *w)
 			w->moto_pid = 0;
 			return;
 		}
-		pause_ms(20);
+		harness_pause_ms(20);
 	}
 	kill(-w->moto_pid, SIGKILL);
 	waitpid(w->moto_pid, &status, 0);
@@ -512,7 +505,7 @@ static void test_published_with_subject_refused(void **state)
 	/* Its certificate was there: the signature alone refused it. */
 	cert_request(w, 0, &req);
 	assert_int_equal(req.status, 200);
-	pause_ms(300);
+	harness_pause_ms(300);
 	assert_int_equal(fakepd_count(w->pd), 0);
 	free(message_id);
 

@@ -68,13 +68,6 @@ static int64_t wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void pause_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
-
 /* Appends count answers to the stand-in's script for path. */
 static void script(struct world *w, const char *path, unsigned int status,
 		   const char *body, const char *location, unsigned int count)
@@ -302,7 +295,7 @@ static void test_confirmation_fetches_cert_and_confirms(void **state)
 	assert_string_equal(cached, w->keys->signer->cert_pem);
 
 	/* A confirmation is not a page, and is confirmed only once. */
-	pause_ms(300);
+	harness_pause_ms(300);
 	assert_int_equal(tlsserver_count(w->sns, "/"), 1);
 	assert_int_equal(fakepd_count(w->pd), 0);
 	free(cached);
@@ -341,7 +334,7 @@ static void test_subscribe_url_retried_until_confirmed(void **state)
 	assert_true(harness_log_wait(&w->h, "event=delivery.retry", 1000));
 
 	/* Confirmed: no more requests, and not counted as failed. */
-	pause_ms(500);
+	harness_pause_ms(500);
 	assert_int_equal(tlsserver_count(w->sns, "/"), 3);
 	assert_true(harness_metric(&w->h, "alertbridge_subscriptions_total"
 					  "{result=\"confirmed\"}") == 1);
@@ -371,7 +364,7 @@ static void test_foreign_subscribe_url_refused(void **state)
 	assert_true(harness_metric(&w->h, "alertbridge_sns_rejected_total"
 					  "{reason=\"subscribe_url\"}") == 1);
 
-	pause_ms(500);
+	harness_pause_ms(500);
 	assert_int_equal(requests_for_host(w, EVIL_HOST), before);
 	assert_int_equal(tlsserver_count(w->sns, "/"), before);
 	assert_false(
@@ -461,7 +454,7 @@ static void test_cert_not_found_answers_503(void **state)
 	/* Nothing kept: no certificate, no message id, no event. */
 	cached = cached_cert(w, CERT_NAME);
 	assert_null(cached);
-	pause_ms(300);
+	harness_pause_ms(300);
 	assert_int_equal(fakepd_count(w->pd), 0);
 
 	/* SNS's retry of the same message goes through as new. */
@@ -491,7 +484,7 @@ static void test_cert_redirect_not_followed(void **state)
 	assert_int_equal(post(w, body, &r), 503);
 	assert_int_equal(tlsserver_count(w->sns, CERT_PATH), 1);
 
-	pause_ms(300);
+	harness_pause_ms(300);
 	assert_int_equal(tlsserver_count(w->sns, OTHER_PATH), 1);
 	cached = cached_cert(w, CERT_NAME);
 	assert_null(cached);

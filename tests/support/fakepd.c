@@ -18,6 +18,7 @@
 
 #include <microhttpd.h>
 
+#include "harness.h"
 #include "util.h"
 
 #define FAKEPD_BODY_MAX    (1024 * 1024)
@@ -267,25 +268,15 @@ unsigned int fakepd_status(struct fakepd *pd, size_t i)
 	return status;
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int wait_for(struct fakepd *pd, size_t n, int timeout_ms,
 		    size_t (*count)(struct fakepd *))
 {
-	int64_t deadline = mono_ms() + timeout_ms;
+	int64_t deadline = harness_mono_ms() + timeout_ms;
 
 	while (count(pd) < n) {
-		struct timespec ts = {0, 5 * 1000 * 1000};
-
-		if (mono_ms() > deadline)
+		if (harness_mono_ms() > deadline)
 			return -ETIMEDOUT;
-		nanosleep(&ts, NULL);
+		harness_pause_ms(5);
 	}
 	return 0;
 }

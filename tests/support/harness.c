@@ -33,7 +33,7 @@ int64_t harness_mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void pause_ms(int ms)
+void harness_pause_ms(int ms)
 {
 	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
 
@@ -286,7 +286,7 @@ int harness_start(struct harness *h)
 			h->pid = 0;
 			return -ECHILD;
 		}
-		pause_ms(10);
+		harness_pause_ms(10);
 	}
 	harness_kill(h);
 	return -ETIMEDOUT;
@@ -302,7 +302,7 @@ int harness_run_expect_exit(struct harness *h, const char *const *extra_args,
 	while (harness_mono_ms() < deadline) {
 		if (waitpid(pid, &status, WNOHANG) == pid)
 			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-		pause_ms(10);
+		harness_pause_ms(10);
 	}
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
@@ -323,7 +323,7 @@ int harness_stop(struct harness *h)
 			h->pid = 0;
 			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 		}
-		pause_ms(10);
+		harness_pause_ms(10);
 	}
 	harness_kill(h);
 	return -1;
@@ -418,7 +418,7 @@ bool harness_log_wait(struct harness *h, const char *text, int timeout_ms)
 		free(log);
 		if (found)
 			return true;
-		pause_ms(10);
+		harness_pause_ms(10);
 	} while (harness_mono_ms() < deadline);
 	return false;
 }

@@ -85,6 +85,9 @@ double harness_metric(struct harness *h, const char *sample);
 
 int64_t harness_mono_ms(void);
 
+/* Waits ms between two polls of a condition that has a deadline. */
+void harness_pause_ms(int ms);
+
 /* Path of the alertbridge binary under test. */
 const char *harness_binary(void);
 

@@ -19,6 +19,7 @@
 #include <curl/curl.h>
 #include <microhttpd.h>
 
+#include "harness.h"
 #include "util.h"
 
 #define TLSSERVER_MAX_SCRIPT  64
@@ -437,25 +438,15 @@ int tlsserver_request(struct tlsserver *srv, size_t i,
 	return r;
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int tlsserver_wait(struct tlsserver *srv, const char *path, size_t n,
 		   int timeout_ms)
 {
-	int64_t deadline = mono_ms() + timeout_ms;
+	int64_t deadline = harness_mono_ms() + timeout_ms;
 
 	while (tlsserver_count(srv, path) < n) {
-		struct timespec ts = {0, 5 * 1000 * 1000};
-
-		if (mono_ms() > deadline)
+		if (harness_mono_ms() > deadline)
 			return -ETIMEDOUT;
-		nanosleep(&ts, NULL);
+		harness_pause_ms(5);
 	}
 	return 0;
 }
