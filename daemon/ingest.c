@@ -263,14 +263,6 @@ static void ingest_subscription(struct app *app, const struct sns_message *msg,
 		.received_ms = received_ms,
 		.subscribe_url = msg->subscribe_url,
 	};
-	const char *reason = NULL;
-
-	if (msg->type == SNS_TYPE_SUBSCRIPTION_CONFIRMATION &&
-	    sns_subscribe_url_check(msg->subscribe_url, &reason) < 0) {
-		refuse(response, msg, 400, METRICS_REJECT_SUBSCRIBE_URL,
-		       reason);
-		return;
-	}
 
 	commit(app, msg, &item, response);
 
@@ -295,6 +287,15 @@ static bool precheck(struct app *app, const struct ingest_request *request,
 			      request->hdr_message_id, request->hdr_topic_arn,
 			      &reason) < 0) {
 		refuse(response, msg, 400, METRICS_REJECT_HEADERS, reason);
+		return false;
+	}
+
+	/* A SubscribeURL we would never fetch need not cost a
+	 * certificate fetch either. */
+	if (msg->type == SNS_TYPE_SUBSCRIPTION_CONFIRMATION &&
+	    sns_subscribe_url_check(msg->subscribe_url, &reason) < 0) {
+		refuse(response, msg, 400, METRICS_REJECT_SUBSCRIBE_URL,
+		       reason);
 		return false;
 	}
 

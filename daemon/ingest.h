@@ -1,7 +1,8 @@
 /*
  * ingest: one SNS request from body to answer.
  *
- * Order matters: size, envelope, headers, topic allow-list and replay
+ * Order matters: size, envelope, headers, SubscribeURL policy, topic
+ * allow-list and replay
  * window are cheap refusals; the signature is verified before anything
  * in the message is acted on; only then is the Message classified,
  * routed, rendered and handed to the writer. The answer is 200 only
