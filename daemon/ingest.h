@@ -2,12 +2,12 @@
  * ingest: one SNS request from body to answer.
  *
  * Order matters: size, envelope, headers, SubscribeURL policy, topic
- * allow-list and replay
- * window are cheap refusals; the signature is verified before anything
- * in the message is acted on; only then is the Message classified,
- * routed, rendered and handed to the writer. The answer is 200 only
- * once the writer has committed; 5xx when the store cannot take it (SNS
- * retries); 4xx for what will never be valid, with a one-line reason.
+ * allow-list and replay window are cheap refusals; the signature is
+ * verified before anything in the message is acted on; only then is
+ * the Message classified, routed, rendered and handed to the writer.
+ * The answer is 200 only once the writer has committed; 5xx when the
+ * store cannot take it (SNS retries); 4xx for what will never be valid,
+ * with a one-line reason.
  */
 #ifndef ALERTBRIDGE_INGEST_H
 #define ALERTBRIDGE_INGEST_H
