@@ -14,6 +14,7 @@ struct certfetch;
 struct writer;
 struct delivery;
 struct server;
+struct silences;
 
 struct app {
 	const struct config *config;
@@ -23,13 +24,20 @@ struct app {
 	struct writer *writer;
 	struct delivery *delivery;
 	struct server *server;
+	struct silences *silences;
 
 	atomic_bool stopping;
 	atomic_bool store_ok; /* the last commit succeeded */
 };
 
-/* Wall-clock time in UTC milliseconds: stored deadlines, records. */
+/*
+ * Wall-clock time in UTC milliseconds: stored deadlines, records. With
+ * a test clock set it is the instant written in that file instead.
+ */
 int64_t app_wall_ms(void);
+
+/* Test-only: take "now" from path (an ISO 8601 instant); NULL: off. */
+void app_set_test_clock(const char *path);
 
 /* Monotonic milliseconds: timeouts and pacing that a clock jump must
  * not disturb. */

@@ -22,6 +22,7 @@
 #include "ingest.h"
 #include "log.h"
 #include "render.h"
+#include "silences.h"
 #include "sns.h"
 #include "server.h"
 #include "timeutil.h"
@@ -34,9 +35,35 @@
 extern const char embedded_config_yaml[];
 extern const size_t embedded_config_yaml_len;
 
+static const char *test_clock_path;
+
+void app_set_test_clock(const char *path)
+{
+	test_clock_path = path;
+}
+
+/* The test clock's instant; false when it cannot be read. */
+static bool test_clock_ms(int64_t *ret_ms)
+{
+	char *text = NULL;
+	size_t len = 0;
+	bool ok;
+
+	if (util_read_file(test_clock_path, 128, &text, &len) < 0)
+		return false;
+	util_rstrip(text);
+	ok = timeutil_parse(text, ret_ms) == 0;
+	free(text);
+	return ok;
+}
+
 int64_t app_wall_ms(void)
 {
 	struct timespec ts;
+	int64_t ms;
+
+	if (test_clock_path && test_clock_ms(&ms))
+		return ms;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
@@ -61,7 +88,7 @@ int64_t app_judge_ms(const struct app *app)
  * Loads -c FILE, or the default path, or (when no file exists there)
  * the example configuration compiled into the binary.
  */
-static int load_config(const char *path, struct config **ret_config)
+int commands_load_config(const char *path, struct config **ret_config)
 {
 	struct config_diags errors = {0};
 	struct stat st;
@@ -243,7 +270,7 @@ int command_serve(int argc, char **argv)
 		}
 	}
 
-	if (load_config(config_path, &config) < 0)
+	if (commands_load_config(config_path, &config) < 0)
 		return EXIT_FAILURE;
 	app.config = config;
 
@@ -257,6 +284,7 @@ int command_serve(int argc, char **argv)
 			goto out;
 		}
 		warn_testing(config);
+		app_set_test_clock(config->testing_clock_file);
 	}
 	log_targets(config);
 
@@ -281,6 +309,12 @@ int command_serve(int argc, char **argv)
 	if (r < 0) {
 		LOG(LOG_LEVEL_ERROR, "store.open_failed",
 		    {"dir", config->state_dir}, {"error", strerror(-r)});
+		goto out;
+	}
+	r = silences_open(config, app_wall_ms(), &app.silences);
+	if (r < 0) {
+		LOG(LOG_LEVEL_ERROR, "silences.load_failed",
+		    {"error", strerror(-r)});
 		goto out;
 	}
 	r = certfetch_new(config, &app.certs);
@@ -316,11 +350,22 @@ out:
 	writer_stop(app.writer);
 	delivery_stop(app.delivery, SHUTDOWN_GRACE_MS);
 	certfetch_free(app.certs);
+	silences_free(app.silences);
 	config_free(config);
 	curl_global_cleanup();
 	if (status == EXIT_SUCCESS)
 		LOG(LOG_LEVEL_INFO, "daemon.stopped", {"status", "0"});
 	return status;
+}
+
+static void print_route(const char *name, const struct config_route *route)
+{
+	if (route->policy)
+		printf("  %-22s -> escalation %s, severity %s\n", name,
+		       route->policy->name, route->severity);
+	else
+		printf("  %-22s -> %s, severity %s\n", name,
+		       route->target->name, route->severity);
 }
 
 static void print_summary(const struct config *config)
@@ -333,16 +378,34 @@ static void print_summary(const struct config *config)
 		printf("  %-22s key %s (from %s)\n", config->targets[i].name,
 		       config->targets[i].fingerprint,
 		       config->targets[i].key_source);
-	printf("routes (first match wins):\n");
-	for (size_t i = 0; i < config->n_routes; i++) {
-		const struct config_route *route = &config->routes[i];
+	printf("escalation policies:\n");
+	for (size_t i = 0; i < config->n_policies; i++) {
+		const struct config_policy *p = &config->policies[i];
 
-		printf("  %-22s -> %s, severity %s\n", route->name,
-		       route->target->name, route->severity);
+		printf("  %s:", p->name);
+		for (size_t j = 0; j < p->n_steps; j++) {
+			const struct config_step *step = &p->steps[j];
+
+			printf("%s %s at %lldm", j ? "," : "",
+			       step->target->name,
+			       (long long)(step->after_ms / 60000));
+			for (int k = 0;
+			     step->severities && k < CONFIG_SEVERITY_COUNT; k++)
+				if (step->severities & (1u << k))
+					printf(" [%s]",
+					       config_severity_name((
+						       enum config_severity)k));
+		}
+		printf("\n");
 	}
-	printf("  %-22s -> %s, severity %s\n", "(default)",
-	       config->default_route.target->name,
-	       config->default_route.severity);
+	printf("routes (first match wins):\n");
+	for (size_t i = 0; i < config->n_routes; i++)
+		print_route(config->routes[i].name, &config->routes[i]);
+	print_route("(default)", &config->default_route);
+	printf("silences: %zu configured\n", config->n_silences);
+	printf("webhook: %s; api: %s\n",
+	       config->webhook_secret.value ? "on" : "off",
+	       config->api_token.value ? "on" : "off");
 }
 
 /* Prints the route a message file would take; an envelope or a body. */
@@ -440,7 +503,7 @@ int command_check_config(int argc, char **argv)
 		}
 	}
 
-	if (load_config(config_path, &config) < 0)
+	if (commands_load_config(config_path, &config) < 0)
 		return EXIT_FAILURE;
 
 	config_diags_print(&config->warnings, "warning", stderr);

@@ -488,7 +488,10 @@ static int64_t fill_slots(struct delivery *d)
 static void refresh_stats(struct delivery *d)
 {
 	int64_t now = app_mono_ms();
-	int64_t counts[4];
+	int64_t counts[INCIDENT_STATUS_COUNT];
+	int64_t levels[METRICS_LEVELS];
+	int64_t timers = 0;
+	int64_t next = 0;
 	int64_t depth = 0;
 	int64_t oldest = 0;
 	int64_t dead = 0;
@@ -507,6 +510,12 @@ static void refresh_stats(struct delivery *d)
 	if (store_incident_counts(d->store, counts) == 0)
 		metrics_gauge_set(METRICS_GAUGE_INCIDENTS_OPEN,
 				  counts[INCIDENT_STATUS_TRIGGERED]);
+	if (store_escalation_stats(d->store, METRICS_LEVELS, levels, &timers,
+				   &next) == 0) {
+		metrics_levels_set(levels);
+		metrics_gauge_set(METRICS_GAUGE_TIMERS, timers);
+		metrics_gauge_set(METRICS_GAUGE_NEXT_DEADLINE, next);
+	}
 }
 
 static void *delivery_main(void *arg)

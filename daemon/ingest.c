@@ -16,6 +16,7 @@
 #include "metrics.h"
 #include "render.h"
 #include "route.h"
+#include "silences.h"
 #include "sns.h"
 #include "writer.h"
 
@@ -217,27 +218,41 @@ static void ingest_notification(struct app *app, const struct sns_message *msg,
 			       " the time received"});
 
 	item = (struct writer_item){
+		.kind = WRITER_SNS,
 		.type = msg->type,
 		.message_id = msg->message_id,
+		.seen_type = sns_type_name(msg->type),
 		.topic_arn = msg->topic_arn,
 		.received_ms = received_ms,
-		.dedup_key = plan.dedup_key,
-		.identity = plan.alert->identity,
-		.route_name = plan.route->name,
-		.target_name = plan.route->target->name,
-		.alert_name = plan.alert->name,
-		.severity = plan.severity,
-		.state = plan.alert->state,
-		.changed_at_ms = plan.alert->changed_at_ms,
-		.trigger_on_insufficient =
-			plan.route->insufficient == CONFIG_INSUFFICIENT_TRIGGER,
-		.payload_json = plan.payload_json,
+		.alert =
+			{
+				.message_id = msg->message_id,
+				.dedup_key = plan.dedup_key,
+				.identity = plan.alert->identity,
+				.route_name = plan.route->name,
+				.target_name = plan.route->target->name,
+				.policy_name =
+					plan.route->policy
+						? plan.route->policy->name
+						: NULL,
+				.alert_name = plan.alert->name,
+				.severity = plan.severity,
+				.state = plan.alert->state,
+				.changed_at_ms = plan.alert->changed_at_ms,
+				.trigger_on_insufficient =
+					plan.route->insufficient ==
+					CONFIG_INSUFFICIENT_TRIGGER,
+				.payload_json = plan.payload_json,
+				.silenced_until_ms = silences_until(
+					app->silences, app->config, plan.alert,
+					received_ms),
+			},
 	};
 
 	commit(app, msg, &item, response);
 
 	if (item.result == WRITER_ACCEPTED) {
-		metrics_action(metrics_action_of(item.action));
+		metrics_action(metrics_action_of(item.outcome.action));
 		LOG(LOG_LEVEL_INFO, "sns.accepted",
 		    {"message_id", msg->message_id}, {"topic", msg->topic_arn},
 		    {"kind", alert_kind_name(plan.alert->kind)},
@@ -246,8 +261,8 @@ static void ingest_notification(struct app *app, const struct sns_message *msg,
 		    {"route", plan.route->name},
 		    {"target", plan.route->target->name},
 		    {"severity", plan.severity}, {"dedup_key", plan.dedup_key},
-		    {"action", incident_action_name(item.action)},
-		    {"why", item.why});
+		    {"action", incident_action_name(item.outcome.action)},
+		    {"why", item.outcome.why});
 	}
 	ingest_plan_release(&plan);
 }
@@ -257,8 +272,10 @@ static void ingest_subscription(struct app *app, const struct sns_message *msg,
 				struct ingest_response *response)
 {
 	struct writer_item item = {
+		.kind = WRITER_SNS,
 		.type = msg->type,
 		.message_id = msg->message_id,
+		.seen_type = sns_type_name(msg->type),
 		.topic_arn = msg->topic_arn,
 		.received_ms = received_ms,
 		.subscribe_url = msg->subscribe_url,

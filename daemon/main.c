@@ -16,6 +16,10 @@ static void usage(FILE *out)
 		"  serve          run the daemon\n"
 		"  check-config   check the configuration; show a message's"
 		" route\n"
+		"  incidents      list the running daemon's open incidents\n"
+		"  ack KEY        acknowledge an incident: stop its"
+		" escalation\n"
+		"  resolve KEY    resolve an incident at every level paged\n"
 		"  version        print the version\n"
 		"\n"
 		"'alertbridge COMMAND --help' describes each command.\n");
@@ -35,6 +39,10 @@ int main(int argc, char **argv)
 		return command_serve(argc - 1, argv + 1);
 	if (strcmp(command, "check-config") == 0)
 		return command_check_config(argc - 1, argv + 1);
+	if (strcmp(command, "incidents") == 0)
+		return command_incidents(argc - 1, argv + 1);
+	if (strcmp(command, "ack") == 0 || strcmp(command, "resolve") == 0)
+		return command_incident_action(argc - 1, argv + 1);
 	if (strcmp(command, "version") == 0 ||
 	    strcmp(command, "--version") == 0) {
 		printf("alertbridge %s\n", ALERTBRIDGE_VERSION);

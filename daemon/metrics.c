@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdatomic.h>
+#include <string.h>
 
 static const char *const type_names[METRICS_TYPE_COUNT] = {
 	"Notification", "SubscriptionConfirmation", "UnsubscribeConfirmation",
@@ -35,22 +36,30 @@ struct histogram {
 static const char *const hist_names[METRICS_HIST_COUNT] = {
 	"alertbridge_ingest_duration_seconds",
 	"alertbridge_delivery_duration_seconds",
-	"alertbridge_store_commit_duration_seconds"};
+	"alertbridge_store_commit_duration_seconds",
+	"alertbridge_escalation_lateness_seconds"};
 static const char *const hist_help[METRICS_HIST_COUNT] = {
 	"Time from an SNS request to its answer.",
 	"Time of one HTTP exchange with the PagerDuty Events API.",
-	"Time of one group commit of the store."};
+	"Time of one group commit of the store.",
+	"How late escalation steps fired after their deadline."};
 
 static const char *const gauge_names[METRICS_GAUGE_COUNT] = {
-	"alertbridge_outbox_depth", "alertbridge_outbox_oldest_age_seconds",
-	"alertbridge_dead_letters", "alertbridge_incidents_open",
-	"alertbridge_deliveries_in_flight"};
+	"alertbridge_outbox_depth",
+	"alertbridge_outbox_oldest_age_seconds",
+	"alertbridge_dead_letters",
+	"alertbridge_incidents_open",
+	"alertbridge_deliveries_in_flight",
+	"alertbridge_escalation_timers_pending",
+	"alertbridge_escalation_next_deadline_timestamp_seconds"};
 static const char *const gauge_help[METRICS_GAUGE_COUNT] = {
 	"Events and confirmations waiting in the outbox.",
 	"Age of the oldest row in the outbox.",
 	"Rows in the dead-letter table.",
 	"Incidents triggered and not resolved.",
-	"HTTP requests to PagerDuty or SNS under way."};
+	"HTTP requests to PagerDuty or SNS under way.",
+	"Incidents waiting for an escalation step or a silence's end.",
+	"When the next escalation step is due (0: none)."};
 
 static atomic_ullong received[METRICS_TYPE_COUNT][METRICS_OUTCOME_COUNT];
 static atomic_ullong rejected[METRICS_REJECT_COUNT];
@@ -60,6 +69,10 @@ static atomic_ullong retries;
 static atomic_ullong dead_letters;
 static atomic_ullong subscriptions[2];
 static struct histogram histograms[METRICS_HIST_COUNT];
+static atomic_ullong steps_fired;
+static atomic_ullong acks[2]; /* webhook, api */
+static atomic_ullong webhook_rejected[METRICS_WEBHOOK_REJECT_COUNT];
+static atomic_llong levels[METRICS_LEVELS];
 static atomic_llong gauges[METRICS_GAUGE_COUNT];
 
 void metrics_received(enum metrics_type type, enum metrics_outcome outcome)
@@ -100,6 +113,29 @@ uint64_t metrics_dead_letters_since_start(void)
 void metrics_subscription(int confirmed)
 {
 	atomic_fetch_add(&subscriptions[confirmed ? 1 : 0], 1);
+}
+
+void metrics_escalation_fired(int64_t lateness_ms)
+{
+	atomic_fetch_add(&steps_fired, 1);
+	metrics_observe(METRICS_HIST_LATENESS,
+			(lateness_ms > 0 ? lateness_ms : 0) * 1000);
+}
+
+void metrics_acknowledged(const char *source)
+{
+	atomic_fetch_add(&acks[strcmp(source, "webhook") == 0 ? 0 : 1], 1);
+}
+
+void metrics_webhook_rejected(enum metrics_webhook_reject reason)
+{
+	atomic_fetch_add(&webhook_rejected[reason], 1);
+}
+
+void metrics_levels_set(const int64_t counts[METRICS_LEVELS])
+{
+	for (int i = 0; i < METRICS_LEVELS; i++)
+		atomic_store(&levels[i], counts[i]);
 }
 
 void metrics_observe(enum metrics_histogram hist, int64_t micros)
@@ -195,6 +231,44 @@ static int render_counters(struct strbuf *out)
 	return r;
 }
 
+static int render_escalation(struct strbuf *out)
+{
+	int r = 0;
+
+	r |= strbuf_printf(
+		out,
+		"# HELP alertbridge_escalation_steps_fired_total Escalation"
+		" steps paged after the first.\n"
+		"# TYPE alertbridge_escalation_steps_fired_total counter\n"
+		"alertbridge_escalation_steps_fired_total %llu\n"
+		"# HELP alertbridge_acknowledgements_total Acknowledgements"
+		" by source.\n"
+		"# TYPE alertbridge_acknowledgements_total counter\n"
+		"alertbridge_acknowledgements_total{source=\"webhook\"} %llu\n"
+		"alertbridge_acknowledgements_total{source=\"api\"} %llu\n"
+		"# HELP alertbridge_webhook_rejected_total PagerDuty webhook"
+		" deliveries refused, by reason.\n"
+		"# TYPE alertbridge_webhook_rejected_total counter\n"
+		"alertbridge_webhook_rejected_total{reason=\"malformed\"} "
+		"%llu\n"
+		"alertbridge_webhook_rejected_total{reason=\"signature\"} "
+		"%llu\n"
+		"# HELP alertbridge_incidents_open_by_level Open incidents by"
+		" the escalation level reached.\n"
+		"# TYPE alertbridge_incidents_open_by_level gauge\n",
+		atomic_load(&steps_fired), atomic_load(&acks[0]),
+		atomic_load(&acks[1]),
+		atomic_load(&webhook_rejected[METRICS_WEBHOOK_MALFORMED]),
+		atomic_load(&webhook_rejected[METRICS_WEBHOOK_SIGNATURE]));
+	for (int i = 0; i < METRICS_LEVELS; i++)
+		r |= strbuf_printf(out,
+				   "alertbridge_incidents_open_by_level{level="
+				   "\"%d%s\"} %lld\n",
+				   i + 1, i == METRICS_LEVELS - 1 ? "+" : "",
+				   (long long)atomic_load(&levels[i]));
+	return r;
+}
+
 static int render_histograms(struct strbuf *out)
 {
 	int r = 0;
@@ -229,7 +303,8 @@ static int render_gauges(struct strbuf *out)
 		r |= strbuf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n",
 				   gauge_names[i], gauge_help[i],
 				   gauge_names[i]);
-		if (i == METRICS_GAUGE_OUTBOX_OLDEST_AGE_MS)
+		if (i == METRICS_GAUGE_OUTBOX_OLDEST_AGE_MS ||
+		    i == METRICS_GAUGE_NEXT_DEADLINE)
 			r |= strbuf_printf(out, "%s %.3f\n", gauge_names[i],
 					   (double)value / 1e3);
 		else
@@ -244,6 +319,7 @@ int metrics_render(struct strbuf *out)
 	int r = 0;
 
 	r |= render_counters(out);
+	r |= render_escalation(out);
 	r |= render_histograms(out);
 	r |= render_gauges(out);
 	return r ? -ENOMEM : 0;

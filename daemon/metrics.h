@@ -62,6 +62,7 @@ enum metrics_histogram {
 	METRICS_HIST_INGEST,   /* request in to answer out */
 	METRICS_HIST_DELIVERY, /* one HTTP exchange with PagerDuty */
 	METRICS_HIST_COMMIT,   /* one group commit */
+	METRICS_HIST_LATENESS, /* an escalation step after its deadline */
 	METRICS_HIST_COUNT
 };
 
@@ -71,6 +72,8 @@ enum metrics_gauge {
 	METRICS_GAUGE_DEAD_LETTERS,
 	METRICS_GAUGE_INCIDENTS_OPEN,
 	METRICS_GAUGE_IN_FLIGHT,
+	METRICS_GAUGE_TIMERS,        /* incidents with a deadline pending */
+	METRICS_GAUGE_NEXT_DEADLINE, /* the earliest, in ms since the epoch */
 	METRICS_GAUGE_COUNT
 };
 
@@ -85,6 +88,24 @@ void metrics_observe(enum metrics_histogram hist, int64_t micros);
 void metrics_gauge_set(enum metrics_gauge gauge, int64_t value);
 int64_t metrics_gauge_get(enum metrics_gauge gauge);
 uint64_t metrics_dead_letters_since_start(void);
+
+/* An escalation step fired lateness_ms after its deadline. */
+void metrics_escalation_fired(int64_t lateness_ms);
+
+/* An acknowledgement from source ("webhook", "api"). */
+void metrics_acknowledged(const char *source);
+
+enum metrics_webhook_reject {
+	METRICS_WEBHOOK_MALFORMED, /* no or a malformed signature, bad body */
+	METRICS_WEBHOOK_SIGNATURE, /* a signature that does not match */
+	METRICS_WEBHOOK_REJECT_COUNT
+};
+void metrics_webhook_rejected(enum metrics_webhook_reject reason);
+
+/* Open incidents by escalation level (1 to METRICS_LEVELS, the last
+ * counting every level above). */
+#define METRICS_LEVELS 8
+void metrics_levels_set(const int64_t counts[METRICS_LEVELS]);
 
 /* Appends the whole exposition to out. */
 int metrics_render(struct strbuf *out);

@@ -15,6 +15,7 @@
 #include <microhttpd.h>
 #include <systemd/sd-daemon.h>
 
+#include "api.h"
 #include "delivery.h"
 #include "ingest.h"
 #include "log.h"
@@ -28,8 +29,16 @@ struct server {
 	int listen_fd;
 };
 
+enum route {
+	ROUTE_SNS,
+	ROUTE_WEBHOOK,
+	ROUTE_API_COMMAND,
+	ROUTE_API_SILENCE,
+};
+
 /* Per-request state across libmicrohttpd's calls of the handler. */
 struct request {
+	enum route route;
 	struct strbuf body;
 	bool too_large;
 	int64_t started_mono;
@@ -180,6 +189,123 @@ static bool declared_too_large(struct server *server,
 	       (end != length && n > server->app->config->max_body_bytes);
 }
 
+static enum MHD_Result respond_api(struct MHD_Connection *conn,
+				   struct api_response *out)
+{
+	enum MHD_Result ret =
+		respond(conn, out->status, out->content_type,
+			out->body.data ? out->body.data : "", out->body.len);
+
+	api_response_release(out);
+	return ret;
+}
+
+static const char *header(struct MHD_Connection *conn, const char *name)
+{
+	return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+}
+
+/* POST /api/incidents/KEY/VERB: KEY may itself hold slashes. */
+static enum MHD_Result handle_api_command(struct server *server,
+					  struct MHD_Connection *conn,
+					  const char *url)
+{
+	static const char prefix[] = "/api/incidents/";
+	struct api_response out;
+	const char *key = url + sizeof(prefix) - 1;
+	const char *slash = strrchr(key, '/');
+	char *copy;
+
+	api_response_init(&out);
+	if (!api_authorize(server->app, header(conn, "Authorization"), &out))
+		return respond_api(conn, &out);
+	if (!slash || slash == key)
+		return respond_text(conn, 404,
+				    "use /api/incidents/KEY/acknowledge or"
+				    " /resolve");
+
+	copy = strndup(key, (size_t)(slash - key));
+	if (!copy)
+		return MHD_NO;
+	api_command(server->app, copy, slash + 1, &out);
+	free(copy);
+	return respond_api(conn, &out);
+}
+
+/* Requests without a body, answered on the first call. */
+static enum MHD_Result handle_get(struct server *server,
+				  struct MHD_Connection *conn, const char *url)
+{
+	struct api_response out;
+
+	if (strcmp(url, "/healthz") == 0)
+		return respond_text(conn, 200, "ok");
+	if (strcmp(url, "/readyz") == 0)
+		return handle_ready(server, conn);
+	if (strcmp(url, "/metrics") == 0)
+		return handle_metrics(conn);
+	if (strcmp(url, "/api/silences") == 0) {
+		api_response_init(&out);
+		if (api_authorize(server->app, header(conn, "Authorization"),
+				  &out))
+			api_silences_list(server->app, &out);
+		return respond_api(conn, &out);
+	}
+	if (strcmp(url, "/api/incidents") == 0) {
+		api_response_init(&out);
+		if (api_authorize(server->app, header(conn, "Authorization"),
+				  &out))
+			api_incidents(server->app, &out);
+		return respond_api(conn, &out);
+	}
+	return respond_text(conn, 404, "not found");
+}
+
+static bool route_post(const char *url, enum route *ret_route)
+{
+	if (strcmp(url, "/sns") == 0)
+		*ret_route = ROUTE_SNS;
+	else if (strcmp(url, "/pagerduty/webhook") == 0)
+		*ret_route = ROUTE_WEBHOOK;
+	else if (strncmp(url, "/api/incidents/", 15) == 0)
+		*ret_route = ROUTE_API_COMMAND;
+	else if (strcmp(url, "/api/silences") == 0)
+		*ret_route = ROUTE_API_SILENCE;
+	else
+		return false;
+	return true;
+}
+
+static enum MHD_Result handle_post(struct server *server,
+				   struct MHD_Connection *conn, const char *url,
+				   struct request *req)
+{
+	struct api_response out;
+
+	switch (req->route) {
+	case ROUTE_SNS:
+		return handle_sns(server, conn, req);
+	case ROUTE_WEBHOOK:
+		api_response_init(&out);
+		api_webhook(server->app, req->body.data ? req->body.data : "",
+			    req->body.len,
+			    header(conn, "X-PagerDuty-Signature"),
+			    header(conn, "X-Webhook-Id"), &out);
+		return respond_api(conn, &out);
+	case ROUTE_API_COMMAND:
+		return handle_api_command(server, conn, url);
+	case ROUTE_API_SILENCE:
+		api_response_init(&out);
+		if (api_authorize(server->app, header(conn, "Authorization"),
+				  &out))
+			api_silence_add(server->app,
+					req->body.data ? req->body.data : "",
+					req->body.len, &out);
+		return respond_api(conn, &out);
+	}
+	return respond_text(conn, 404, "not found");
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				  const char *url, const char *method,
 				  const char *version, const char *upload,
@@ -189,26 +315,31 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	struct request *req = *con_cls;
 	bool is_post = strcmp(method, "POST") == 0;
 	bool is_get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+	enum route route;
 
-	if (strcmp(url, "/sns") != 0) {
-		if (!is_get)
-			return respond_text(conn, 405, "method not allowed");
-		if (strcmp(url, "/healthz") == 0)
-			return respond_text(conn, 200, "ok");
-		if (strcmp(url, "/readyz") == 0)
-			return handle_ready(server, conn);
-		if (strcmp(url, "/metrics") == 0)
-			return handle_metrics(conn);
-		return respond_text(conn, 404, "not found");
+	if (!req && strcmp(method, "DELETE") == 0 &&
+	    strncmp(url, "/api/silences/", 14) == 0) {
+		struct api_response out;
+
+		api_response_init(&out);
+		if (api_authorize(server->app, header(conn, "Authorization"),
+				  &out))
+			api_silence_remove(server->app, url + 14, &out);
+		return respond_api(conn, &out);
 	}
 
-	if (!is_post)
-		return respond_text(conn, 405, "POST SNS messages here");
-
 	if (!req) {
+		bool posts = route_post(url, &route);
+
+		if (is_get && (!posts || strcmp(url, "/api/silences") == 0))
+			return handle_get(server, conn, url);
+		if (!posts)
+			return respond_text(conn, 404, "not found");
+		if (!is_post)
+			return respond_text(conn, 405, "use POST here");
 		if (declared_too_large(server, conn))
 			return too_large(server, conn);
-		if (!content_type_ok(conn))
+		if (route == ROUTE_SNS && !content_type_ok(conn))
 			return respond_text(conn, 415,
 					    "content type must be text/plain"
 					    " or application/json");
@@ -216,6 +347,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		req = calloc(1, sizeof(*req));
 		if (!req)
 			return MHD_NO;
+		req->route = route;
 		strbuf_init(&req->body, server->app->config->max_body_bytes);
 		req->started_mono = app_mono_ms();
 		*con_cls = req;
@@ -233,7 +365,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 
 	if (req->too_large)
 		return too_large(server, conn);
-	return handle_sns(server, conn, req);
+	return handle_post(server, conn, url, req);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,

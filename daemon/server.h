@@ -2,6 +2,8 @@
  * server: the HTTP side, on libmicrohttpd.
  *
  *   POST /sns      SNS deliveries (see ingest.h)
+ *   POST /pagerduty/webhook, GET /api/incidents,
+ *   POST /api/incidents/KEY/acknowledge|resolve   (see api.h)
  *   GET  /healthz  alive
  *   GET  /readyz   ready to take messages; 503 with a reason when not
  *   GET  /metrics  Prometheus text format

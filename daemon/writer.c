@@ -1,5 +1,6 @@
 /*
- * writer: group commit of accepted SNS messages.
+ * writer: group commit of accepted messages and commands, and the
+ * escalation scheduler.
  */
 #include "writer.h"
 
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "delivery.h"
+#include "escalation.h"
 #include "log.h"
 #include "metrics.h"
 #include "store.h"
@@ -18,6 +20,16 @@
 
 /* How often MessageIds past the replay window are forgotten. */
 #define WRITER_PRUNE_INTERVAL_MS (60 * 1000)
+
+/* Incidents whose deadline came, handled per transaction. */
+#define WRITER_TICK_MAX 64
+
+/*
+ * How long the scheduler sleeps at most. With a test clock (which can
+ * jump at any time) it looks every WRITER_TEST_CLOCK_POLL_MS instead.
+ */
+#define WRITER_IDLE_MS            10000
+#define WRITER_TEST_CLOCK_POLL_MS 50
 
 struct writer {
 	struct app *app;
@@ -30,84 +42,8 @@ struct writer {
 	struct writer_item *tail;
 	bool stopping;
 	int64_t next_prune_ms;
+	int64_t next_schedule_mono;
 };
-
-static int apply_notification(struct writer *writer, struct writer_item *item,
-			      bool *ret_queued)
-{
-	struct store *store = writer->store;
-	struct store_incident stored = {0};
-	struct incident_state current = {INCIDENT_STATUS_NONE, 0};
-	struct incident_state next;
-	struct store_incident change;
-	const char *target = item->target_name;
-	bool found = false;
-	int r;
-
-	r = store_incident_get(store, item->dedup_key, &stored, &found);
-	if (r < 0)
-		return r;
-
-	if (found) {
-		current.status = stored.status;
-		current.changed_at_ms = stored.changed_at_ms;
-		/* An open incident keeps the target it paged, so that its
-		 * resolve reaches the same service even after a reload. */
-		if (stored.target && stored.status == INCIDENT_STATUS_TRIGGERED)
-			target = stored.target;
-	}
-
-	incident_decide(&current, item->state, item->changed_at_ms,
-			item->trigger_on_insufficient, &item->action, &next,
-			&item->why);
-
-	if (next.status == current.status &&
-	    next.changed_at_ms == current.changed_at_ms) {
-		r = 0;
-		goto out;
-	}
-
-	change = (struct store_incident){
-		.dedup_key = (char *)item->dedup_key,
-		.identity = (char *)item->identity,
-		.status = next.status,
-		.changed_at_ms = next.changed_at_ms,
-		.target = (char *)target,
-		.route = (char *)item->route_name,
-		.alert_name = (char *)item->alert_name,
-		.severity = (char *)item->severity,
-		.opened_ms = found ? stored.opened_ms : 0,
-		.updated_ms = item->received_ms,
-	};
-	if (item->action == INCIDENT_ACTION_TRIGGER &&
-	    current.status != INCIDENT_STATUS_TRIGGERED)
-		change.opened_ms = item->received_ms;
-
-	r = store_incident_put(store, &change);
-	if (r < 0)
-		goto out;
-
-	if (item->action != INCIDENT_ACTION_NONE) {
-		struct store_outbox_row row = {
-			.kind = STORE_OUTBOX_EVENT,
-			.order_key = (char *)item->dedup_key,
-			.target = (char *)target,
-			.action = (char *)incident_action_name(item->action),
-			.body = (char *)item->payload_json,
-			.detail = (char *)item->message_id,
-			.created_ms = item->received_ms,
-			.next_attempt_ms = item->received_ms,
-		};
-
-		r = store_outbox_add(store, &row, NULL);
-		if (r < 0)
-			goto out;
-		*ret_queued = true;
-	}
-out:
-	store_incident_release(&stored);
-	return r;
-}
 
 static int apply_subscription(struct writer *writer, struct writer_item *item,
 			      bool *ret_queued)
@@ -143,40 +79,63 @@ static int apply_subscription(struct writer *writer, struct writer_item *item,
 	return r;
 }
 
+void writer_item_release(struct writer_item *item)
+{
+	free(item->outcome.dedup_key);
+	item->outcome.dedup_key = NULL;
+}
+
+static int apply(struct writer *writer, struct writer_item *item,
+		 bool *ret_queued)
+{
+	const struct config *config = writer->app->config;
+	int r;
+
+	if (item->kind == WRITER_COMMAND) {
+		r = pager_command(writer->store, config, item->command,
+				  item->key, item->source, item->actor,
+				  item->received_ms, &item->outcome);
+	} else if (item->type == SNS_TYPE_NOTIFICATION) {
+		r = pager_alert(writer->store, config, &item->alert,
+				item->received_ms, &item->outcome);
+	} else {
+		return apply_subscription(writer, item, ret_queued);
+	}
+
+	if (r == 0 && item->outcome.queued)
+		*ret_queued = true;
+	return r;
+}
+
 /* Applies one item inside the open transaction, in its own savepoint. */
 static void apply_item(struct writer *writer, struct writer_item *item,
 		       bool *ret_queued)
 {
 	struct store *store = writer->store;
-	bool queued = false;
 	bool seen = false;
 	int r;
-
-	item->action = INCIDENT_ACTION_NONE;
-	item->why = NULL;
 
 	r = store_savepoint(store);
 	if (r < 0)
 		goto fail;
 
-	r = store_seen_check(store, item->message_id, &seen);
-	if (r < 0)
-		goto fail_rollback;
-	if (seen) {
-		store_savepoint_release(store);
-		item->result = WRITER_DUPLICATE;
-		return;
+	if (item->message_id) {
+		r = store_seen_check(store, item->message_id, &seen);
+		if (r < 0)
+			goto fail_rollback;
+		if (seen) {
+			store_savepoint_release(store);
+			item->result = WRITER_DUPLICATE;
+			return;
+		}
+
+		r = store_seen_add(store, item->message_id, item->topic_arn,
+				   item->seen_type, item->received_ms);
+		if (r < 0)
+			goto fail_rollback;
 	}
 
-	r = store_seen_add(store, item->message_id, item->topic_arn,
-			   sns_type_name(item->type), item->received_ms);
-	if (r < 0)
-		goto fail_rollback;
-
-	if (item->type == SNS_TYPE_NOTIFICATION)
-		r = apply_notification(writer, item, &queued);
-	else
-		r = apply_subscription(writer, item, &queued);
+	r = apply(writer, item, ret_queued);
 	if (r < 0)
 		goto fail_rollback;
 
@@ -185,8 +144,6 @@ static void apply_item(struct writer *writer, struct writer_item *item,
 		goto fail_rollback;
 
 	item->result = WRITER_ACCEPTED;
-	if (queued)
-		*ret_queued = true;
 	return;
 
 fail_rollback:
@@ -195,8 +152,8 @@ fail:
 	item->result = WRITER_FAILED;
 	item->error = r;
 	LOG(LOG_LEVEL_ERROR, "store.item_failed",
-	    {"message_id", item->message_id}, {"error", strerror(-r)},
-	    {"detail", store_error(store)});
+	    {"message_id", item->message_id}, {"key", item->key},
+	    {"error", strerror(-r)}, {"detail", store_error(store)});
 }
 
 static void prune_seen(struct writer *writer, int64_t now_ms)
@@ -259,6 +216,76 @@ static bool commit_batch(struct writer *writer, struct writer_item *batch)
 	return queued;
 }
 
+/* Fires what fell due in one transaction; false when it failed. */
+static bool tick(struct writer *writer, int64_t now_ms)
+{
+	bool queued = false;
+	int r;
+
+	r = store_begin(writer->store);
+	if (r == 0)
+		r = pager_tick(writer->store, writer->app->config, now_ms,
+			       WRITER_TICK_MAX, &queued);
+	if (r == 0)
+		r = store_commit(writer->store);
+	if (r < 0) {
+		store_rollback(writer->store);
+		LOG(LOG_LEVEL_ERROR, "escalation.tick_failed",
+		    {"error", strerror(-r)},
+		    {"detail", store_error(writer->store)});
+		return false;
+	}
+
+	if (queued && writer->app->delivery)
+		delivery_wake(writer->app->delivery);
+	return true;
+}
+
+/*
+ * The scheduler's turn: fire whatever is due, then say how long to
+ * sleep. Deadlines are wall-clock instants in the store; the sleep is
+ * on the monotonic clock, and the next look compares against the wall
+ * clock again, so a clock step only moves when a step fires, and the
+ * store's record of fired steps keeps any from firing twice.
+ */
+static int64_t schedule(struct writer *writer)
+{
+	int64_t now = app_wall_ms();
+	int64_t next = ESCALATION_NEVER;
+	int64_t wait = WRITER_IDLE_MS;
+
+	prune_seen(writer, now);
+
+	for (int rounds = 0; rounds < 16; rounds++) {
+		if (store_incident_next_deadline(writer->store, &next) < 0 ||
+		    next > now || !tick(writer, now))
+			break;
+	}
+
+	if (next != ESCALATION_NEVER && next - now < wait)
+		wait = next > now ? next - now : 0;
+	if (writer->app->config->testing_clock_file &&
+	    wait > WRITER_TEST_CLOCK_POLL_MS)
+		wait = WRITER_TEST_CLOCK_POLL_MS;
+
+	writer->next_schedule_mono = app_mono_ms() + wait;
+	return wait;
+}
+
+static void wait_for_work(struct writer *writer, int64_t wait_ms)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += wait_ms / 1000;
+	until.tv_nsec += (wait_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(&writer->work, &writer->lock, &until);
+}
+
 static void *writer_main(void *arg)
 {
 	struct writer *writer = arg;
@@ -270,21 +297,24 @@ static void *writer_main(void *arg)
 		bool queued;
 		int n = 1;
 
-		while (!writer->head && !writer->stopping) {
-			struct timespec until;
+		/* Between batches, and while idle, the scheduler's turn. */
+		while (!writer->stopping &&
+		       (!writer->head ||
+			app_mono_ms() >= writer->next_schedule_mono)) {
+			int64_t wait;
 
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_sec += 10;
-			pthread_cond_timedwait(&writer->work, &writer->lock,
-					       &until);
-			if (!writer->head) {
-				pthread_mutex_unlock(&writer->lock);
-				prune_seen(writer, app_wall_ms());
-				pthread_mutex_lock(&writer->lock);
-			}
+			pthread_mutex_unlock(&writer->lock);
+			wait = schedule(writer);
+			pthread_mutex_lock(&writer->lock);
+			if (writer->head || writer->stopping)
+				break;
+			if (wait > 0)
+				wait_for_work(writer, wait);
 		}
 		if (!writer->head && writer->stopping)
 			break;
+		if (!writer->head)
+			continue;
 
 		/* Take up to a batch off the queue. */
 		batch = writer->head;
@@ -319,6 +349,7 @@ static void *writer_main(void *arg)
 int writer_start(struct app *app, struct writer **ret_writer)
 {
 	struct writer *writer = calloc(1, sizeof(*writer));
+	pthread_condattr_t attr;
 	int r;
 
 	if (!writer)
@@ -332,7 +363,10 @@ int writer_start(struct app *app, struct writer **ret_writer)
 	}
 
 	pthread_mutex_init(&writer->lock, NULL);
-	pthread_cond_init(&writer->work, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&writer->work, &attr);
+	pthread_condattr_destroy(&attr);
 	pthread_cond_init(&writer->done, NULL);
 
 	r = -pthread_create(&writer->thread, NULL, writer_main, writer);
@@ -369,6 +403,14 @@ void writer_submit(struct writer *writer, struct writer_item *item)
 
 	while (!item->done)
 		pthread_cond_wait(&writer->done, &writer->lock);
+	pthread_mutex_unlock(&writer->lock);
+}
+
+void writer_poke(struct writer *writer)
+{
+	pthread_mutex_lock(&writer->lock);
+	writer->next_schedule_mono = 0;
+	pthread_cond_signal(&writer->work);
 	pthread_mutex_unlock(&writer->lock);
 }
 

@@ -6,6 +6,11 @@
  * incident decision and change, outbox rows) and commits once, so that
  * one fsync serves many requests; then it wakes each request with its
  * result. Nothing is acknowledged before its commit.
+ *
+ * The same thread is the escalation scheduler: between batches it fires
+ * the steps and silence ends that fell due (pager_tick()), waiting on the
+ * monotonic clock for the earliest stored deadline, so that they share
+ * the one writer with ingest.
  */
 #ifndef ALERTBRIDGE_WRITER_H
 #define ALERTBRIDGE_WRITER_H
@@ -15,6 +20,7 @@
 
 #include "app.h"
 #include "incident.h"
+#include "pager.h"
 #include "sns.h"
 
 enum writer_result {
@@ -23,43 +29,54 @@ enum writer_result {
 	WRITER_FAILED,    /* the store could not take it: answer 5xx */
 };
 
+enum writer_kind {
+	WRITER_SNS,     /* an SNS message (type says which) */
+	WRITER_COMMAND, /* an acknowledgement, unacknowledgement or resolve */
+};
+
 struct writer_item {
-	/* in: every type */
-	enum sns_type type;
+	enum writer_kind kind;
+
+	/*
+	 * in: the id that makes it idempotent (SNS MessageId, PagerDuty
+	 * X-Webhook-Id), remembered with seen_type; NULL for none.
+	 */
 	const char *message_id;
-	const char *topic_arn;
+	const char *seen_type;
 	int64_t received_ms;
 
-	/* in: Notification */
-	const char *dedup_key;
-	const char *identity;
-	const char *route_name;
-	const char *target_name;
-	const char *alert_name;
-	const char *severity;
-	enum alert_state state;
-	int64_t changed_at_ms;
-	bool trigger_on_insufficient;
-	const char *payload_json; /* the rendered PagerDuty payload */
+	/* in: SNS */
+	enum sns_type type;
+	const char *topic_arn;
+	struct pager_alert alert;  /* Notification */
+	const char *subscribe_url; /* SubscriptionConfirmation */
 
-	/* in: SubscriptionConfirmation */
-	const char *subscribe_url;
+	/* in: command */
+	enum pager_command command;
+	const char *key;
+	const char *source; /* "webhook", "api" */
+	const char *actor;
 
 	/* out */
 	enum writer_result result;
-	enum incident_action action;
-	const char *why;
-	int error; /* negative errno with WRITER_FAILED */
+	struct pager_result outcome; /* release with writer_item_release() */
+	int error;                   /* negative errno with WRITER_FAILED */
 
 	/* private */
 	bool done;
 	struct writer_item *next;
 };
 
+/* Frees what the writer allocated in item's results. */
+void writer_item_release(struct writer_item *item);
+
 int writer_start(struct app *app, struct writer **ret_writer);
 
 /* Applies item durably; returns when it is committed or has failed. */
 void writer_submit(struct writer *writer, struct writer_item *item);
+
+/* Deadlines changed behind the writer's back: look at them now. */
+void writer_poke(struct writer *writer);
 
 /* Finishes what is queued, then stops the thread. */
 void writer_stop(struct writer *writer);

@@ -109,10 +109,70 @@ enum config_band {
 	CONFIG_BAND_COUNT
 };
 
+/* PagerDuty's severities, as bits in config_step.severities. */
+enum config_severity {
+	CONFIG_SEVERITY_CRITICAL,
+	CONFIG_SEVERITY_ERROR,
+	CONFIG_SEVERITY_WARNING,
+	CONFIG_SEVERITY_INFO,
+	CONFIG_SEVERITY_COUNT
+};
+
+/*
+ * One step of an escalation policy: page target after_ms from the
+ * trigger, when the incident's PagerDuty severity is one of severities
+ * (bits of 1u << config_severity; 0: any).
+ */
+struct config_step {
+	int64_t after_ms;
+	const struct config_target *target;
+	unsigned int severities;
+};
+
+/*
+ * An escalation policy: steps in order of after_ms (equal delays
+ * allowed), the first at 0. The whole chain runs again repeat times,
+ * each pass repeat_interval_ms after the one before.
+ */
+#define CONFIG_POLICY_STEPS_MAX  16
+#define CONFIG_POLICY_REPEAT_MAX 10
+
+struct config_policy {
+	char *name;
+	struct config_step *steps;
+	size_t n_steps;
+	unsigned int repeat;
+	int64_t repeat_interval_ms;
+};
+
+/*
+ * A silence (maintenance window): alerts that match are not paged from
+ * start_ms until end_ms. Set in YAML here, or through the API (kept in
+ * the store, not in this object).
+ */
+struct config_silence {
+	char *name;
+	struct config_match match;
+	int64_t start_ms;
+	int64_t end_ms;
+};
+
+/* A secret from a file, the environment, a credential, or inline. */
+struct config_secret {
+	char *value; /* NULL when not configured */
+	char fingerprint[13];
+	char *source; /* "file", "env", "credential" or "inline" */
+};
+
 struct config_route {
 	char *name;
 	struct config_match match;
+	/*
+	 * The target paged at once. With a policy it is the policy's first
+	 * step's target, filled in by the loader.
+	 */
 	const struct config_target *target;
+	const struct config_policy *policy; /* NULL: no escalation */
 	const struct config_template *template;
 	char *severity; /* PagerDuty severity of a trigger */
 	char *band_severity[CONFIG_BAND_COUNT]; /* for GuardDuty bands */
@@ -167,8 +227,26 @@ struct config {
 	char *testing_cert_ca_file; /* trust this CA for certificate fetches */
 	char *testing_cert_connect_to; /* libcurl CONNECT_TO for fetches */
 
+	/*
+	 * PagerDuty Webhooks v3 signing secret (pagerduty.webhook_secret*),
+	 * and the bearer token of the daemon's own API (api.token*). When a
+	 * secret is absent its endpoint answers 404.
+	 */
+	struct config_secret webhook_secret;
+	struct config_secret api_token;
+
+	/*
+	 * Test-only: the daemon's clock reads its "now" from this file (an
+	 * ISO 8601 instant) instead of the system clock.
+	 */
+	char *testing_clock_file;
+
 	struct config_target *targets;
 	size_t n_targets;
+	struct config_policy *policies;
+	size_t n_policies;
+	struct config_silence *silences;
+	size_t n_silences;
 	struct config_template *templates;
 	size_t n_templates;
 	struct config_route *routes; /* in order; first match wins */
@@ -196,6 +274,14 @@ const struct config_target *config_find_target(const struct config *config,
 					       const char *name);
 const struct config_template *config_find_template(const struct config *config,
 						   const char *name);
+const struct config_policy *config_find_policy(const struct config *config,
+					       const char *name);
+/* Exact lower-case names; the name of a value out of range is
+ * "unknown". */
+int config_severity_from_name(const char *name,
+			      enum config_severity *ret_severity);
+const char *config_severity_name(enum config_severity severity);
+
 const struct config_route *config_find_route(const struct config *config,
 					     const char *name);
 

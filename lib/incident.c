@@ -11,6 +11,7 @@ static const char *const status_names[] = {
 	[INCIDENT_STATUS_TRIGGERED] = "triggered",
 	[INCIDENT_STATUS_RESOLVED] = "resolved",
 	[INCIDENT_STATUS_QUIET] = "quiet",
+	[INCIDENT_STATUS_SILENCED] = "silenced",
 };
 
 const char *incident_status_name(enum incident_status status)
@@ -98,6 +99,10 @@ void incident_decide(const struct incident_state *current,
 			why = "recovered";
 		} else if (current->status == INCIDENT_STATUS_RESOLVED) {
 			why = "already-resolved";
+		} else if (current->status == INCIDENT_STATUS_SILENCED) {
+			/* Never paged: nothing to resolve. */
+			next.status = INCIDENT_STATUS_QUIET;
+			why = "recovered-while-silenced";
 		} else {
 			next.status = INCIDENT_STATUS_QUIET;
 			why = "never-triggered";

@@ -20,6 +20,8 @@ enum incident_status {
 	INCIDENT_STATUS_TRIGGERED, /* a trigger was queued */
 	INCIDENT_STATUS_RESOLVED,  /* a resolve was queued */
 	INCIDENT_STATUS_QUIET,     /* seen, never triggered (OK, ignored) */
+	INCIDENT_STATUS_SILENCED,  /* firing, its page held by a silence */
+	INCIDENT_STATUS_COUNT
 };
 
 struct incident_state {

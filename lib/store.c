@@ -12,9 +12,10 @@
 
 #include <sqlite3.h>
 
+#include "store_internal.h"
 #include "util.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 /*
  * How long a writer waits for the other connection's write lock. The
@@ -64,9 +65,6 @@ enum store_stmt {
 	STMT_SEEN_CHECK,
 	STMT_SEEN_ADD,
 	STMT_SEEN_PRUNE,
-	STMT_INCIDENT_GET,
-	STMT_INCIDENT_PUT,
-	STMT_INCIDENT_COUNTS,
 	STMT_OUTBOX_ADD,
 	STMT_OUTBOX_DUE,
 	STMT_OUTBOX_DUE_NO_TARGET,
@@ -102,17 +100,6 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_SEEN_ADD] = "INSERT INTO seen(message_id, topic_arn, type,"
 			  " received_ms) VALUES (?1, ?2, ?3, ?4)",
 	[STMT_SEEN_PRUNE] = "DELETE FROM seen WHERE received_ms < ?1",
-	[STMT_INCIDENT_GET] =
-		"SELECT dedup_key, identity, status, changed_at_ms, target,"
-		" route, alert_name, severity, opened_ms, updated_ms"
-		" FROM incidents WHERE dedup_key = ?1",
-	[STMT_INCIDENT_PUT] =
-		"INSERT OR REPLACE INTO incidents(dedup_key, identity, status,"
-		" changed_at_ms, target, route, alert_name, severity,"
-		" opened_ms, updated_ms)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-	[STMT_INCIDENT_COUNTS] =
-		"SELECT status, COUNT(*) FROM incidents GROUP BY status",
 	[STMT_OUTBOX_ADD] =
 		"INSERT INTO outbox(kind, order_key, target, action, body,"
 		" detail, created_ms, attempts, next_attempt_ms, last_error)"
@@ -142,14 +129,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
 		" detail, recorded_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
 };
 
-struct store {
-	sqlite3 *db;
-	sqlite3_stmt *stmt[STMT_COUNT];
-	bool in_transaction;
-};
-
 /* Maps an SQLite result to our convention: disk full stays visible. */
-static int store_errno(int rc)
+int store_errno(int rc)
 {
 	switch (rc & 0xff) {
 	case SQLITE_OK:
@@ -192,7 +173,7 @@ static sqlite3_stmt *stmt_get(struct store *store, enum store_stmt which)
 }
 
 /* Runs a statement that returns no rows. */
-static int stmt_run(sqlite3_stmt *stmt)
+int store_stmt_run(sqlite3_stmt *stmt)
 {
 	int rc = sqlite3_step(stmt);
 	int r;
@@ -206,30 +187,61 @@ static int stmt_run(sqlite3_stmt *stmt)
 	return r < 0 ? r : -EIO;
 }
 
-static int bind_text(sqlite3_stmt *stmt, int index, const char *text)
+int store_bind_text(sqlite3_stmt *stmt, int index, const char *text)
 {
 	if (!text)
 		return sqlite3_bind_null(stmt, index);
 	return sqlite3_bind_text(stmt, index, text, -1, SQLITE_STATIC);
 }
 
-static char *column_strdup(sqlite3_stmt *stmt, int index)
+char *store_column_strdup(sqlite3_stmt *stmt, int index)
 {
 	const unsigned char *text = sqlite3_column_text(stmt, index);
 
 	return text ? strdup((const char *)text) : NULL;
 }
 
-static int schema_check(struct store *store)
+/*
+ * Schema changes, each taking the schema from version i + 1 to i + 2.
+ * Version 2 adds escalation to incidents, pages sent per level, the
+ * incident timeline and silences set through the API.
+ */
+static const char *const migrations[] = {
+	"ALTER TABLE incidents ADD COLUMN policy TEXT;"
+	"ALTER TABLE incidents ADD COLUMN payload TEXT;"
+	"ALTER TABLE incidents ADD COLUMN esc_status TEXT NOT NULL"
+	" DEFAULT 'none';"
+	"ALTER TABLE incidents ADD COLUMN esc_opened_ms INTEGER NOT NULL"
+	" DEFAULT 0;"
+	"ALTER TABLE incidents ADD COLUMN esc_next INTEGER NOT NULL"
+	" DEFAULT 0;"
+	"ALTER TABLE incidents ADD COLUMN next_deadline_ms INTEGER;"
+	"ALTER TABLE incidents ADD COLUMN acked_ms INTEGER NOT NULL"
+	" DEFAULT 0;"
+	"ALTER TABLE incidents ADD COLUMN ack_source TEXT;"
+	"ALTER TABLE incidents ADD COLUMN silenced_until_ms INTEGER NOT NULL"
+	" DEFAULT 0;"
+	"CREATE INDEX incidents_deadline ON incidents(next_deadline_ms)"
+	" WHERE next_deadline_ms IS NOT NULL;"
+	"CREATE TABLE pages ("
+	" level_key TEXT PRIMARY KEY, dedup_key TEXT NOT NULL,"
+	" step INTEGER NOT NULL, pass INTEGER NOT NULL, target TEXT NOT NULL,"
+	" paged_ms INTEGER NOT NULL, resolved_ms INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX pages_incident ON pages(dedup_key);"
+	"CREATE TABLE timeline ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT, dedup_key TEXT NOT NULL,"
+	" at_ms INTEGER NOT NULL, what TEXT NOT NULL, detail TEXT);"
+	"CREATE INDEX timeline_incident ON timeline(dedup_key, id);"
+	"CREATE TABLE silences ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT,"
+	" spec TEXT NOT NULL, start_ms INTEGER NOT NULL,"
+	" end_ms INTEGER NOT NULL, created_ms INTEGER NOT NULL);",
+};
+
+static int schema_version(struct store *store, int *ret_version)
 {
 	sqlite3_stmt *stmt = NULL;
-	char version[16];
 	int rc;
-	int r = 0;
-
-	rc = sqlite3_exec(store->db, schema_sql, NULL, NULL, NULL);
-	if (rc != SQLITE_OK)
-		return store_errno(rc);
 
 	rc = sqlite3_prepare_v2(store->db,
 				"SELECT value FROM meta WHERE key = 'schema'",
@@ -238,31 +250,54 @@ static int schema_check(struct store *store)
 		return store_errno(rc);
 
 	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		/* A newer schema than ours is a downgrade we cannot read. */
-		if (sqlite3_column_int(stmt, 0) != STORE_SCHEMA_VERSION)
-			r = -EPROTO;
-		goto out;
-	}
-	if (rc != SQLITE_DONE) {
-		r = store_errno(rc);
-		goto out;
-	}
-
-	snprintf(version, sizeof(version), "%d", STORE_SCHEMA_VERSION);
+	*ret_version = rc == SQLITE_ROW ? sqlite3_column_int(stmt, 0) : 0;
 	sqlite3_finalize(stmt);
-	stmt = NULL;
-	rc = sqlite3_prepare_v2(store->db,
-				"INSERT INTO meta(key, value)"
-				" VALUES ('schema', ?1)",
-				-1, &stmt, NULL);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_errno(rc);
+}
+
+/* Creates the first schema when the file is new, then migrates. */
+static int schema_check(struct store *store)
+{
+	char sql[96];
+	int version = 0;
+	int rc;
+	int r;
+
+	rc = sqlite3_exec(store->db, schema_sql, NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
 		return store_errno(rc);
-	sqlite3_bind_text(stmt, 1, version, -1, SQLITE_STATIC);
-	r = stmt_run(stmt);
-out:
-	sqlite3_finalize(stmt);
-	return r;
+
+	r = schema_version(store, &version);
+	if (r < 0)
+		return r;
+
+	/* A newer schema than ours is a downgrade we cannot read. */
+	if (version > STORE_SCHEMA_VERSION)
+		return -EPROTO;
+	if (version == 0)
+		version = 1;
+
+	for (; version < STORE_SCHEMA_VERSION; version++) {
+		rc = sqlite3_exec(store->db, "BEGIN IMMEDIATE", NULL, NULL,
+				  NULL);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_exec(store->db, migrations[version - 1],
+					  NULL, NULL, NULL);
+		snprintf(sql, sizeof(sql),
+			 "INSERT OR REPLACE INTO meta(key, value)"
+			 " VALUES ('schema', '%d')",
+			 version + 1);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_exec(store->db, sql, NULL, NULL, NULL);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_exec(store->db, "COMMIT", NULL, NULL,
+					  NULL);
+		if (rc != SQLITE_OK) {
+			sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+			return store_errno(rc);
+		}
+	}
+	return 0;
 }
 
 int store_open(const char *dir, struct store **ret_store)
@@ -310,6 +345,7 @@ int store_open(const char *dir, struct store **ret_store)
 	if (r < 0)
 		goto fail;
 
+	_Static_assert(STMT_COUNT <= STORE_STMTS_MAX, "too many statements");
 	for (int i = 0; i < STMT_COUNT; i++) {
 		rc = sqlite3_prepare_v3(store->db, stmt_sql[i], -1,
 					SQLITE_PREPARE_PERSISTENT,
@@ -319,6 +355,10 @@ int store_open(const char *dir, struct store **ret_store)
 			goto fail;
 		}
 	}
+
+	r = store_incident_prepare(store);
+	if (r < 0)
+		goto fail;
 
 	*ret_store = store;
 	return 0;
@@ -334,13 +374,14 @@ void store_close(struct store *store)
 
 	for (int i = 0; i < STMT_COUNT; i++)
 		sqlite3_finalize(store->stmt[i]);
+	store_incident_finalize(store);
 	sqlite3_close(store->db);
 	free(store);
 }
 
 int store_begin(struct store *store)
 {
-	int r = stmt_run(stmt_get(store, STMT_BEGIN));
+	int r = store_stmt_run(stmt_get(store, STMT_BEGIN));
 
 	if (r == 0)
 		store->in_transaction = true;
@@ -349,7 +390,7 @@ int store_begin(struct store *store)
 
 int store_commit(struct store *store)
 {
-	int r = stmt_run(stmt_get(store, STMT_COMMIT));
+	int r = store_stmt_run(stmt_get(store, STMT_COMMIT));
 
 	/* A failed COMMIT may leave the transaction open: roll it back so
 	 * the connection is usable again. */
@@ -365,25 +406,25 @@ void store_rollback(struct store *store)
 		store->in_transaction = false;
 		return;
 	}
-	stmt_run(stmt_get(store, STMT_ROLLBACK));
+	store_stmt_run(stmt_get(store, STMT_ROLLBACK));
 	store->in_transaction = false;
 }
 
 int store_savepoint(struct store *store)
 {
-	return stmt_run(stmt_get(store, STMT_SAVEPOINT));
+	return store_stmt_run(stmt_get(store, STMT_SAVEPOINT));
 }
 
 int store_savepoint_release(struct store *store)
 {
-	return stmt_run(stmt_get(store, STMT_SAVEPOINT_RELEASE));
+	return store_stmt_run(stmt_get(store, STMT_SAVEPOINT_RELEASE));
 }
 
 void store_savepoint_rollback(struct store *store)
 {
 	/* ROLLBACK TO keeps the savepoint; RELEASE then drops it. */
-	stmt_run(stmt_get(store, STMT_SAVEPOINT_ROLLBACK));
-	stmt_run(stmt_get(store, STMT_SAVEPOINT_RELEASE));
+	store_stmt_run(stmt_get(store, STMT_SAVEPOINT_ROLLBACK));
+	store_stmt_run(stmt_get(store, STMT_SAVEPOINT_RELEASE));
 }
 
 int store_seen_check(struct store *store, const char *message_id,
@@ -392,7 +433,7 @@ int store_seen_check(struct store *store, const char *message_id,
 	sqlite3_stmt *stmt = stmt_get(store, STMT_SEEN_CHECK);
 	int rc;
 
-	bind_text(stmt, 1, message_id);
+	store_bind_text(stmt, 1, message_id);
 	rc = sqlite3_step(stmt);
 	sqlite3_reset(stmt);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -407,11 +448,11 @@ int store_seen_add(struct store *store, const char *message_id,
 {
 	sqlite3_stmt *stmt = stmt_get(store, STMT_SEEN_ADD);
 
-	bind_text(stmt, 1, message_id);
-	bind_text(stmt, 2, topic_arn);
-	bind_text(stmt, 3, type);
+	store_bind_text(stmt, 1, message_id);
+	store_bind_text(stmt, 2, topic_arn);
+	store_bind_text(stmt, 3, type);
 	sqlite3_bind_int64(stmt, 4, received_ms);
-	return stmt_run(stmt);
+	return store_stmt_run(stmt);
 }
 
 int store_seen_prune(struct store *store, int64_t before_ms,
@@ -421,111 +462,12 @@ int store_seen_prune(struct store *store, int64_t before_ms,
 	int r;
 
 	sqlite3_bind_int64(stmt, 1, before_ms);
-	r = stmt_run(stmt);
+	r = store_stmt_run(stmt);
 	if (r < 0)
 		return r;
 
 	if (ret_removed)
 		*ret_removed = sqlite3_changes(store->db);
-	return 0;
-}
-
-void store_incident_release(struct store_incident *incident)
-{
-	if (!incident)
-		return;
-
-	free(incident->dedup_key);
-	free(incident->identity);
-	free(incident->target);
-	free(incident->route);
-	free(incident->alert_name);
-	free(incident->severity);
-	memset(incident, 0, sizeof(*incident));
-}
-
-int store_incident_get(struct store *store, const char *dedup_key,
-		       struct store_incident *ret_incident, bool *ret_found)
-{
-	sqlite3_stmt *stmt = stmt_get(store, STMT_INCIDENT_GET);
-	struct store_incident incident = {0};
-	int rc;
-	int r = 0;
-
-	bind_text(stmt, 1, dedup_key);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_DONE) {
-		*ret_found = false;
-		goto out;
-	}
-	if (rc != SQLITE_ROW) {
-		r = store_errno(rc);
-		goto out;
-	}
-
-	incident.dedup_key = column_strdup(stmt, 0);
-	incident.identity = column_strdup(stmt, 1);
-	if (incident_status_from_name(
-		    (const char *)sqlite3_column_text(stmt, 2),
-		    &incident.status) < 0)
-		incident.status = INCIDENT_STATUS_NONE;
-	incident.changed_at_ms = sqlite3_column_int64(stmt, 3);
-	incident.target = column_strdup(stmt, 4);
-	incident.route = column_strdup(stmt, 5);
-	incident.alert_name = column_strdup(stmt, 6);
-	incident.severity = column_strdup(stmt, 7);
-	incident.opened_ms = sqlite3_column_int64(stmt, 8);
-	incident.updated_ms = sqlite3_column_int64(stmt, 9);
-
-	if (!incident.dedup_key || !incident.identity) {
-		store_incident_release(&incident);
-		r = -ENOMEM;
-		goto out;
-	}
-
-	*ret_incident = incident;
-	*ret_found = true;
-out:
-	sqlite3_reset(stmt);
-	return r;
-}
-
-int store_incident_put(struct store *store,
-		       const struct store_incident *incident)
-{
-	sqlite3_stmt *stmt = stmt_get(store, STMT_INCIDENT_PUT);
-
-	bind_text(stmt, 1, incident->dedup_key);
-	bind_text(stmt, 2, incident->identity);
-	bind_text(stmt, 3, incident_status_name(incident->status));
-	sqlite3_bind_int64(stmt, 4, incident->changed_at_ms);
-	bind_text(stmt, 5, incident->target);
-	bind_text(stmt, 6, incident->route);
-	bind_text(stmt, 7, incident->alert_name);
-	bind_text(stmt, 8, incident->severity);
-	sqlite3_bind_int64(stmt, 9, incident->opened_ms);
-	sqlite3_bind_int64(stmt, 10, incident->updated_ms);
-	return stmt_run(stmt);
-}
-
-int store_incident_counts(struct store *store, int64_t ret_counts[4])
-{
-	sqlite3_stmt *stmt = stmt_get(store, STMT_INCIDENT_COUNTS);
-	int64_t counts[4] = {0};
-	int rc;
-
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		enum incident_status status;
-		const char *name = (const char *)sqlite3_column_text(stmt, 0);
-
-		if (name && incident_status_from_name(name, &status) == 0)
-			counts[status] = sqlite3_column_int64(stmt, 1);
-	}
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_DONE)
-		return store_errno(rc);
-
-	memcpy(ret_counts, counts, sizeof(counts));
 	return 0;
 }
 
@@ -564,18 +506,18 @@ int store_outbox_add(struct store *store, const struct store_outbox_row *row,
 	sqlite3_stmt *stmt = stmt_get(store, STMT_OUTBOX_ADD);
 	int r;
 
-	bind_text(stmt, 1, outbox_kind_name(row->kind));
-	bind_text(stmt, 2, row->order_key);
-	bind_text(stmt, 3, row->target);
-	bind_text(stmt, 4, row->action);
-	bind_text(stmt, 5, row->body);
-	bind_text(stmt, 6, row->detail);
+	store_bind_text(stmt, 1, outbox_kind_name(row->kind));
+	store_bind_text(stmt, 2, row->order_key);
+	store_bind_text(stmt, 3, row->target);
+	store_bind_text(stmt, 4, row->action);
+	store_bind_text(stmt, 5, row->body);
+	store_bind_text(stmt, 6, row->detail);
 	sqlite3_bind_int64(stmt, 7, row->created_ms);
 	sqlite3_bind_int(stmt, 8, (int)row->attempts);
 	sqlite3_bind_int64(stmt, 9, row->next_attempt_ms);
-	bind_text(stmt, 10, row->last_error);
+	store_bind_text(stmt, 10, row->last_error);
 
-	r = stmt_run(stmt);
+	r = store_stmt_run(stmt);
 	if (r < 0)
 		return r;
 
@@ -592,15 +534,15 @@ static int outbox_row_read(sqlite3_stmt *stmt, struct store_outbox_row *row)
 	row->kind = kind && strcmp(kind, "subscribe") == 0
 			    ? STORE_OUTBOX_SUBSCRIBE
 			    : STORE_OUTBOX_EVENT;
-	row->order_key = column_strdup(stmt, 2);
-	row->target = column_strdup(stmt, 3);
-	row->action = column_strdup(stmt, 4);
-	row->body = column_strdup(stmt, 5);
-	row->detail = column_strdup(stmt, 6);
+	row->order_key = store_column_strdup(stmt, 2);
+	row->target = store_column_strdup(stmt, 3);
+	row->action = store_column_strdup(stmt, 4);
+	row->body = store_column_strdup(stmt, 5);
+	row->detail = store_column_strdup(stmt, 6);
 	row->created_ms = sqlite3_column_int64(stmt, 7);
 	row->attempts = (unsigned int)sqlite3_column_int(stmt, 8);
 	row->next_attempt_ms = sqlite3_column_int64(stmt, 9);
-	row->last_error = column_strdup(stmt, 10);
+	row->last_error = store_column_strdup(stmt, 10);
 
 	if (!row->order_key || !row->action || !row->body)
 		return -ENOMEM;
@@ -626,7 +568,7 @@ int store_outbox_due(struct store *store, const char *target, int64_t now_ms,
 	stmt = stmt_get(store,
 			target ? STMT_OUTBOX_DUE : STMT_OUTBOX_DUE_NO_TARGET);
 	if (target)
-		bind_text(stmt, 1, target);
+		store_bind_text(stmt, 1, target);
 	sqlite3_bind_int64(stmt, 2, now_ms);
 	sqlite3_bind_int64(stmt, 3, (sqlite3_int64)max);
 
@@ -678,7 +620,7 @@ int store_outbox_done(struct store *store, int64_t id)
 	sqlite3_stmt *stmt = stmt_get(store, STMT_OUTBOX_DONE);
 
 	sqlite3_bind_int64(stmt, 1, id);
-	return stmt_run(stmt);
+	return store_stmt_run(stmt);
 }
 
 int store_outbox_reschedule(struct store *store, int64_t id,
@@ -690,8 +632,8 @@ int store_outbox_reschedule(struct store *store, int64_t id,
 	sqlite3_bind_int64(stmt, 1, id);
 	sqlite3_bind_int(stmt, 2, (int)attempts);
 	sqlite3_bind_int64(stmt, 3, next_ms);
-	bind_text(stmt, 4, error);
-	return stmt_run(stmt);
+	store_bind_text(stmt, 4, error);
+	return store_stmt_run(stmt);
 }
 
 int store_outbox_dead(struct store *store, int64_t id, int64_t now_ms,
@@ -710,8 +652,8 @@ int store_outbox_dead(struct store *store, int64_t id, int64_t now_ms,
 	stmt = stmt_get(store, STMT_OUTBOX_TO_DEAD);
 	sqlite3_bind_int64(stmt, 1, id);
 	sqlite3_bind_int64(stmt, 2, now_ms);
-	bind_text(stmt, 3, reason ? reason : "unknown");
-	r = stmt_run(stmt);
+	store_bind_text(stmt, 3, reason ? reason : "unknown");
+	r = store_stmt_run(stmt);
 	if (r < 0)
 		goto fail;
 
@@ -761,10 +703,10 @@ int store_subscription_record(struct store *store, const char *topic_arn,
 {
 	sqlite3_stmt *stmt = stmt_get(store, STMT_SUBSCRIPTION_RECORD);
 
-	bind_text(stmt, 1, topic_arn);
-	bind_text(stmt, 2, message_id);
-	bind_text(stmt, 3, status);
-	bind_text(stmt, 4, detail);
+	store_bind_text(stmt, 1, topic_arn);
+	store_bind_text(stmt, 2, message_id);
+	store_bind_text(stmt, 3, status);
+	store_bind_text(stmt, 4, detail);
 	sqlite3_bind_int64(stmt, 5, now_ms);
-	return stmt_run(stmt);
+	return store_stmt_run(stmt);
 }

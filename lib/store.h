@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "escalation.h"
 #include "incident.h"
 
 struct store;
@@ -57,19 +58,29 @@ int store_seen_add(struct store *store, const char *message_id,
 int store_seen_prune(struct store *store, int64_t before_ms,
 		     int64_t *ret_removed);
 
-/* -- incidents -- */
+/* -- incidents, their escalation, pages and timeline (store_incident.c) */
 
 struct store_incident {
 	char *dedup_key;
 	char *identity;
 	enum incident_status status;
 	int64_t changed_at_ms;
-	char *target; /* the target paged, used again for the resolve */
+	char *target; /* the target paged first, used again for the resolve */
 	char *route;
 	char *alert_name;
 	char *severity;
 	int64_t opened_ms; /* when first triggered, 0 if never */
 	int64_t updated_ms;
+
+	char *policy;  /* the escalation policy's name, NULL for none */
+	char *payload; /* the last rendered payload, for later pages */
+	enum escalation_status esc_status;
+	int64_t esc_opened_ms;
+	unsigned int esc_next;
+	int64_t next_deadline_ms; /* ESCALATION_NEVER when nothing is due */
+	int64_t acked_ms;
+	char *ack_source;
+	int64_t silenced_until_ms; /* a silenced trigger waits for this */
 };
 
 void store_incident_release(struct store_incident *incident);
@@ -80,8 +91,86 @@ int store_incident_get(struct store *store, const char *dedup_key,
 int store_incident_put(struct store *store,
 		       const struct store_incident *incident);
 
+/*
+ * The incident a PagerDuty key belongs to: key is the incident's own
+ * dedup_key or the key of one of its pages. -ENOENT when none.
+ */
+int store_incident_find_key(struct store *store, const char *key,
+			    char **ret_dedup_key);
+
 /* Counts incidents by status (ret_counts indexed by incident_status). */
-int store_incident_counts(struct store *store, int64_t ret_counts[4]);
+int store_incident_counts(struct store *store,
+			  int64_t ret_counts[INCIDENT_STATUS_COUNT]);
+
+/* Up to max dedup_keys whose next deadline is at or before now_ms. */
+int store_incident_due(struct store *store, int64_t now_ms, size_t max,
+		       char ***ret_keys, size_t *ret_n);
+
+/* The earliest deadline of any incident, or ESCALATION_NEVER. */
+int store_incident_next_deadline(struct store *store, int64_t *ret_ms);
+
+/* Open incidents (triggered or silenced), newest first, at most max. */
+int store_incident_list_open(struct store *store, size_t max,
+			     struct store_incident **ret_incidents,
+			     size_t *ret_n);
+void store_incidents_free(struct store_incident *incidents, size_t n);
+
+struct store_page {
+	char *level_key;
+	char *target;
+	unsigned int step;
+	unsigned int pass;
+	int64_t paged_ms;
+};
+
+/* Records that level_key was paged (again: the first time is kept). */
+int store_page_add(struct store *store, const char *dedup_key,
+		   const struct store_page *page);
+
+/* The pages of an incident not yet resolved, oldest first. */
+int store_pages_open(struct store *store, const char *dedup_key,
+		     struct store_page **ret_pages, size_t *ret_n);
+int store_pages_resolve(struct store *store, const char *dedup_key,
+			int64_t now_ms);
+void store_pages_free(struct store_page *pages, size_t n);
+
+/*
+ * Figures for metrics: open incidents by the levels they have paged
+ * (ret_levels[0] one level, ..., the last n_levels or more), incidents
+ * with a deadline, and the earliest deadline (0 when none).
+ */
+int store_escalation_stats(struct store *store, size_t n_levels,
+			   int64_t *ret_levels, int64_t *ret_timers,
+			   int64_t *ret_next_ms);
+
+/* A silence set through the API; spec is its JSON as given. */
+struct store_silence {
+	int64_t id;
+	char *name;
+	char *spec;
+	int64_t start_ms;
+	int64_t end_ms;
+};
+
+int store_silence_add(struct store *store, const struct store_silence *silence,
+		      int64_t now_ms, int64_t *ret_id);
+/* Silences not yet over at now_ms, in the order set. */
+int store_silence_list(struct store *store, int64_t now_ms,
+		       struct store_silence **ret_silences, size_t *ret_n);
+void store_silences_free(struct store_silence *silences, size_t n);
+int store_silence_delete(struct store *store, int64_t id, bool *ret_found);
+
+/*
+ * A silence was lifted: every incident a silence holds falls due at
+ * now_ms and is paged then. Which silence held which incident is not
+ * kept, so one still held by another silence is paged too: paging
+ * early is the safe side of the error.
+ */
+int store_incident_release_silenced(struct store *store, int64_t now_ms);
+
+/* Appends to an incident's timeline: "triggered", "paged", ... */
+int store_timeline_add(struct store *store, const char *dedup_key,
+		       int64_t at_ms, const char *what, const char *detail);
 
 /* -- the outbox -- */
 

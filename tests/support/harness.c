@@ -144,13 +144,31 @@ int harness_write_config(struct harness *h, const char *fmt, ...)
 	return fclose(f) == 0 ? 0 : -EIO;
 }
 
+/* Targets and routes of the standard configurations. */
+static const char standard_routing[] =
+	"targets:\n"
+	"  primary: {routing_key: " HARNESS_KEY_PRIMARY "}\n"
+	"  secondary: {routing_key: " HARNESS_KEY_SECONDARY "}\n"
+	"routes:\n"
+	"  - name: lambda-critical\n"
+	"    match: {namespace: AWS/Lambda}\n"
+	"    target: primary\n"
+	"    severity: critical\n"
+	"    template: ghostline\n"
+	"default_route:\n"
+	"  target: secondary\n"
+	"  severity: error\n"
+	"  template: ghostline\n";
+
 /*
  * Everything the test configurations share; sns_certs says where
- * certificates come from and testing is the body of the testing:
- * section.
+ * certificates come from, routing holds targets, routes (and policies),
+ * pagerduty more keys of that section, and testing is the body of the
+ * testing: section.
  */
 static int write_test_config(struct harness *h, const char *events_url,
-			     const char *sns_certs, const char *testing,
+			     const char *sns_certs, const char *routing,
+			     const char *pagerduty, const char *testing,
 			     const char *extra)
 {
 	return harness_write_config(
@@ -170,9 +188,7 @@ static int write_test_config(struct harness *h, const char *events_url,
 		"  timeout: 2s\n"
 		"  rate_per_minute: 6000\n"
 		"  retry: {initial: 100ms, max: 1s, deadline: 1h}\n"
-		"targets:\n"
-		"  primary: {routing_key: %s}\n"
-		"  secondary: {routing_key: %s}\n"
+		"%s"
 		"templates:\n"
 		"  ghostline:\n"
 		"    summary: \"GhostLine Alert: {{alert_name}}\"\n"
@@ -182,21 +198,12 @@ static int write_test_config(struct harness *h, const char *events_url,
 		"      region: \"{{region}}\"\n"
 		"      metric: \"{{metric_name}}\"\n"
 		"      value: \"{{metric_value}}\"\n"
-		"routes:\n"
-		"  - name: lambda-critical\n"
-		"    match: {namespace: AWS/Lambda}\n"
-		"    target: primary\n"
-		"    severity: critical\n"
-		"    template: ghostline\n"
-		"default_route:\n"
-		"  target: secondary\n"
-		"  severity: error\n"
-		"  template: ghostline\n"
+		"%s"
 		"testing:\n"
 		"%s"
 		"%s",
-		h->state_dir, sns_certs, events_url, HARNESS_KEY_PRIMARY,
-		HARNESS_KEY_SECONDARY, testing, extra);
+		h->state_dir, sns_certs, events_url, pagerduty, routing,
+		testing, extra);
 }
 
 int harness_write_standard_config(struct harness *h, const char *events_url,
@@ -208,7 +215,8 @@ int harness_write_standard_config(struct harness *h, const char *events_url,
 	snprintf(certs, sizeof(certs), "  cert_dir: %s\n  cert_fetch: false\n",
 		 h->cert_dir);
 	snprintf(testing, sizeof(testing), "  as_of: %s\n", as_of);
-	return write_test_config(h, events_url, certs, testing, extra);
+	return write_test_config(h, events_url, certs, standard_routing, "",
+				 testing, extra);
 }
 
 int harness_write_fetch_config(struct harness *h, const char *events_url,
@@ -221,8 +229,8 @@ int harness_write_fetch_config(struct harness *h, const char *events_url,
 		     "  cert_ca_file: %s\n  cert_connect_to: \"%s\"\n", ca_file,
 		     connect_to) >= (int)sizeof(testing))
 		return -ENAMETOOLONG;
-	return write_test_config(h, events_url, "  cert_fetch: true\n", testing,
-				 extra);
+	return write_test_config(h, events_url, "  cert_fetch: true\n",
+				 standard_routing, "", testing, extra);
 }
 
 static pid_t spawn(struct harness *h, const char *port_file,
@@ -377,13 +385,13 @@ static int request(struct harness *h, const char *path, const char *body,
 	if (body) {
 		list = curl_slist_append(list, "Content-Type: text/plain;"
 					       " charset=UTF-8");
-		for (; headers && *headers; headers++)
-			list = curl_slist_append(list, *headers);
-		curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
 		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
 				 (curl_off_t)len);
 	}
+	for (; headers && *headers; headers++)
+		list = curl_slist_append(list, *headers);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
 
 	rc = curl_easy_perform(curl);
 	if (rc == CURLE_OK)
@@ -405,6 +413,48 @@ int harness_get(struct harness *h, const char *path,
 		struct harness_response *ret)
 {
 	return request(h, path, NULL, 0, NULL, ret);
+}
+
+int harness_request(struct harness *h, const char *method, const char *path,
+		    const char *const *headers, struct harness_response *ret)
+{
+	struct curl_slist *list = NULL;
+	char url[256];
+	CURLcode rc;
+	CURL *curl;
+
+	memset(ret, 0, sizeof(*ret));
+	curl = curl_easy_init();
+	if (!curl)
+		return -ENOMEM;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", h->port, path);
+	for (; headers && *headers; headers++)
+		list = curl_slist_append(list, *headers);
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 20000L);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, ret);
+
+	rc = curl_easy_perform(curl);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &ret->status);
+	curl_slist_free_all(list);
+	curl_easy_cleanup(curl);
+	return rc == CURLE_OK ? 0 : -EIO;
+}
+
+int harness_get_auth(struct harness *h, const char *path, const char *token,
+		     struct harness_response *ret)
+{
+	char header[256];
+	const char *headers[] = {header, NULL};
+
+	snprintf(header, sizeof(header), "Authorization: Bearer %s", token);
+	return request(h, path, NULL, 0, headers, ret);
 }
 
 bool harness_log_wait(struct harness *h, const char *text, int timeout_ms)
@@ -455,4 +505,45 @@ double harness_metric(struct harness *h, const char *sample)
 			return strtod(p + n + 1, NULL);
 	}
 	return -1;
+}
+
+int harness_write_escalation_config(struct harness *h, const char *events_url,
+				    const char *clock_file, const char *extra)
+{
+	char certs[256];
+	char testing[256];
+
+	snprintf(certs, sizeof(certs), "  cert_dir: %s\n  cert_fetch: false\n",
+		 h->cert_dir);
+	if (snprintf(testing, sizeof(testing), "  clock_file: %s\n",
+		     clock_file) >= (int)sizeof(testing))
+		return -ENAMETOOLONG;
+	return write_test_config(
+		h, events_url, certs,
+		"targets:\n"
+		"  primary: {routing_key: " HARNESS_KEY_PRIMARY "}\n"
+		"  secondary: {routing_key: " HARNESS_KEY_SECONDARY "}\n"
+		"  engineering_manager: {routing_key: " HARNESS_KEY_MANAGER
+		"}\n"
+		"  vp: {routing_key: " HARNESS_KEY_VP "}\n"
+		"escalation_policies:\n"
+		"  runbook:\n"
+		"    steps:\n"
+		"      - {after: 0m, target: primary}\n"
+		"      - {after: 15m, target: secondary}\n"
+		"      - {after: 30m, target: engineering_manager}\n"
+		"      - {after: 30m, target: vp, severity: critical}\n"
+		"routes:\n"
+		"  - name: warnings\n"
+		"    match: {name: \"warn-*\"}\n"
+		"    escalation: runbook\n"
+		"    severity: warning\n"
+		"    template: ghostline\n"
+		"default_route:\n"
+		"  escalation: runbook\n"
+		"  severity: critical\n"
+		"  template: ghostline\n"
+		"api: {token: " HARNESS_API_TOKEN "}\n",
+		"  webhook_secret: " HARNESS_WEBHOOK_SECRET "\n", testing,
+		extra);
 }

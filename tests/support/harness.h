@@ -25,6 +25,11 @@ struct harness {
 #define HARNESS_KEY_PRIMARY   "primary0000000000000000000000001"
 #define HARNESS_KEY_SECONDARY "secondary00000000000000000000002"
 
+#define HARNESS_KEY_MANAGER    "manager0000000000000000000000003"
+#define HARNESS_KEY_VP         "vp000000000000000000000000000004"
+#define HARNESS_WEBHOOK_SECRET "whsec-test-0123456789abcdef"
+#define HARNESS_API_TOKEN      "api-token-0123456789abcdef"
+
 /* Creates the directory tree; cert_dir gets the real fixture certs. */
 int harness_init(struct harness *h);
 
@@ -74,6 +79,14 @@ int harness_post(struct harness *h, const char *path, const char *body,
 int harness_get(struct harness *h, const char *path,
 		struct harness_response *ret);
 
+/* A request without a body, of any method (DELETE). */
+int harness_request(struct harness *h, const char *method, const char *path,
+		    const char *const *headers, struct harness_response *ret);
+
+/* GET with "Authorization: Bearer token". */
+int harness_get_auth(struct harness *h, const char *path, const char *token,
+		     struct harness_response *ret);
+
 /* Reads a file whole (NUL-terminated); NULL on failure. */
 char *harness_slurp(const char *path, size_t *ret_len);
 
@@ -87,6 +100,16 @@ int64_t harness_mono_ms(void);
 
 /* Waits ms between two polls of a condition that has a deadline. */
 void harness_pause_ms(int ms);
+
+/*
+ * The runbook's escalation: targets primary, secondary,
+ * engineering_manager and vp; policy runbook (0, 15, 30, 30 minutes, the
+ * VP for critical only); alarms named warn-* at warning, the rest
+ * critical; the webhook secret and API token above; the clock read
+ * from clock_file.
+ */
+int harness_write_escalation_config(struct harness *h, const char *events_url,
+				    const char *clock_file, const char *extra);
 
 /* Path of the alertbridge binary under test. */
 const char *harness_binary(void);

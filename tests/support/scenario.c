@@ -13,7 +13,8 @@
 
 #include "timeutil.h"
 
-int scenario_start(struct scenario *s, const char *extra_yaml)
+/* The directory, the fake PagerDuty and the trusted test key. */
+static int prepare(struct scenario *s)
 {
 	int r;
 
@@ -32,16 +33,52 @@ int scenario_start(struct scenario *s, const char *extra_yaml)
 			     &s->key);
 	if (r < 0)
 		return r;
-	r = testkey_write_cert(s->key, s->h.cert_dir, SCENARIO_CERT);
+	return testkey_write_cert(s->key, s->h.cert_dir, SCENARIO_CERT);
+}
+
+int scenario_start(struct scenario *s, const char *extra_yaml)
+{
+	int r = prepare(s);
+
+	if (r == 0)
+		r = harness_write_standard_config(&s->h, fakepd_url(s->pd),
+						  SCENARIO_AS_OF,
+						  extra_yaml ? extra_yaml : "");
+	return r < 0 ? r : harness_start(&s->h);
+}
+
+int scenario_start_escalation(struct scenario *s, const char *extra_yaml)
+{
+	int r = prepare(s);
+
 	if (r < 0)
 		return r;
 
-	r = harness_write_standard_config(&s->h, fakepd_url(s->pd),
-					  SCENARIO_AS_OF,
-					  extra_yaml ? extra_yaml : "");
-	if (r < 0)
-		return r;
-	return harness_start(&s->h);
+	snprintf(s->clock_file, sizeof(s->clock_file), "%s/clock", s->h.dir);
+	r = scenario_set_clock(s, 0);
+	if (r == 0)
+		r = harness_write_escalation_config(
+			&s->h, fakepd_url(s->pd), s->clock_file,
+			extra_yaml ? extra_yaml : "");
+	return r < 0 ? r : harness_start(&s->h);
+}
+
+int scenario_set_clock(struct scenario *s, int64_t offset_ms)
+{
+	char tmp[sizeof(s->clock_file) + 8];
+	char text[32];
+	FILE *f;
+
+	/* Written aside and renamed, so the daemon never reads half. */
+	timeutil_format(s->as_of_ms + offset_ms, text);
+	snprintf(tmp, sizeof(tmp), "%s.new", s->clock_file);
+	f = fopen(tmp, "w");
+	if (!f)
+		return -errno;
+	fprintf(f, "%s\n", text);
+	if (fclose(f) != 0 || rename(tmp, s->clock_file) < 0)
+		return -EIO;
+	return 0;
 }
 
 void scenario_finish(struct scenario *s)

@@ -25,6 +25,7 @@ struct scenario {
 	struct testkey *key;
 	int64_t as_of_ms;
 	unsigned int next_id;
+	char clock_file[128]; /* with scenario_start_escalation() */
 };
 
 /*
@@ -37,6 +38,16 @@ int scenario_teardown(void **state);
 /* Sets everything up and starts the daemon; extra goes into the YAML. */
 int scenario_start(struct scenario *s, const char *extra_yaml);
 void scenario_finish(struct scenario *s);
+
+/*
+ * Starts the daemon on the runbook's escalation configuration
+ * (harness_write_escalation_config()) with its clock at the scenario's
+ * instant, moved on by scenario_set_clock().
+ */
+int scenario_start_escalation(struct scenario *s, const char *extra_yaml);
+
+/* Sets the daemon's clock to the scenario's instant plus offset_ms. */
+int scenario_set_clock(struct scenario *s, int64_t offset_ms);
 
 /*
  * A CloudWatch alarm Message for an AWS/EC2 CPU alarm named name in

@@ -1,7 +1,8 @@
 /*
  * Tests for lib/config.c: the example configuration, every class of
- * error at its exact line and column, routing keys from each source,
- * and that no message carries a key.
+ * error at its exact line and column, routing keys and the other secrets
+ * from each source, and that no message carries a secret; escalation
+ * policies, silences and their errors.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,6 +37,27 @@
 	"templates:\n"                                                         \
 	"  t: {summary: \"{{alert_name}}\", source: aws}\n"                    \
 	"default_route: {target: primary, severity: error, template: t}\n"
+
+/* Two targets; text appended to it starts on line 9. */
+#define BASE2                                                                  \
+	"sns:\n"                                                               \
+	"  topics: arn:aws:sns:us-east-1:123456789012:alerts\n"                \
+	"targets:\n"                                                           \
+	"  primary: {routing_key_env: " KEY_ENV "}\n"                          \
+	"  secondary: {routing_key_env: " KEY_ENV "}\n"                        \
+	"templates:\n"                                                         \
+	"  t: {summary: \"{{alert_name}}\", source: aws}\n"                    \
+	"default_route: {target: primary, severity: error, template: t}\n"
+
+/* BASE2 with a policy p whose steps follow, from line 12, column 7. */
+#define POLICY_HEAD                                                            \
+	BASE2 "escalation_policies:\n"                                         \
+	      "  p:\n"                                                         \
+	      "    steps:\n"
+
+#define SECRET_ENV   "ALERTBRIDGE_TEST_SECRET"
+#define WEBHOOK_TEXT "whsec with spaces/+="
+#define API_TOKEN    "0123456789abcdefghij"
 
 static const char *const example_env[] = {
 	"ALERTBRIDGE_KEY_PRIMARY",
@@ -967,6 +989,622 @@ static void test_load_file_errors(void **state)
 	config_diags_release(NULL);
 }
 
+/* The runbook: primary at once, then secondary, the manager, the VP. */
+static void test_example_runbook(void **state)
+{
+	static const struct {
+		int64_t after_ms;
+		const char *target;
+		unsigned int severities;
+	} steps[] = {
+		{0, "primary", 0},
+		{15 * 60 * 1000, "secondary", 0},
+		{30 * 60 * 1000, "engineering_manager", 0},
+		{30 * 60 * 1000, "vp", 1u << CONFIG_SEVERITY_CRITICAL},
+	};
+	struct config_diags errors = {0};
+	const struct config_policy *runbook;
+	const struct config_route *route;
+	struct config *config = NULL;
+	int r;
+
+	r = config_load_file(EXAMPLE, &config, &errors);
+	if (r != 0)
+		print_diags(&errors);
+	assert_int_equal(r, 0);
+
+	assert_int_equal(config->n_policies, 1);
+	runbook = config_find_policy(config, "runbook");
+	assert_ptr_equal(runbook, &config->policies[0]);
+	assert_int_equal(runbook->n_steps, ARRAY_SIZE(steps));
+	for (size_t i = 0; i < ARRAY_SIZE(steps); i++) {
+		const struct config_step *step = &runbook->steps[i];
+
+		assert_int_equal(step->after_ms, steps[i].after_ms);
+		assert_ptr_equal(step->target,
+				 config_find_target(config, steps[i].target));
+		assert_int_equal(step->severities, steps[i].severities);
+	}
+	assert_int_equal(runbook->repeat, 0);
+	assert_int_equal(runbook->repeat_interval_ms, 60 * 60 * 1000);
+
+	/* Outages and critical findings escalate; budgets do not. */
+	route = config_find_route(config, "production-critical");
+	assert_ptr_equal(route->policy, runbook);
+	assert_ptr_equal(route->target, config_find_target(config, "primary"));
+	route = config_find_route(config, "guardduty-critical");
+	assert_ptr_equal(route->policy, runbook);
+	assert_ptr_equal(route->target, config_find_target(config, "primary"));
+	route = config_find_route(config, "guardduty-findings");
+	assert_null(route->policy);
+	assert_ptr_equal(route->target,
+			 config_find_target(config, "secondary"));
+	route = config_find_route(config, "budgets");
+	assert_null(route->policy);
+	route = &config->default_route;
+	assert_ptr_equal(route->policy, runbook);
+	assert_ptr_equal(route->target, config_find_target(config, "primary"));
+
+	/* Secrets and silences are left commented out. */
+	assert_null(config->webhook_secret.value);
+	assert_null(config->webhook_secret.source);
+	assert_null(config->api_token.value);
+	assert_int_equal(config->n_silences, 0);
+	assert_null(config->testing_clock_file);
+	config_free(config);
+}
+
+static void test_policy_loads(void **state)
+{
+	struct config *config = load_ok(
+		POLICY_HEAD "      - {after: 0m, target: secondary}\n"
+			    "      - {after: 24h, target: primary, severity: "
+			    "[critical, warning]}\n"
+			    "      - {after: 24h, target: secondary, severity: "
+			    "error}\n"
+			    "    repeat: 10\n"
+			    "    repeat_interval: 2d\n"
+			    "  other:\n"
+			    "    steps: [{after: 0s, target: primary}]\n"
+			    "routes:\n"
+			    "  - name: r\n"
+			    "    escalation: p\n"
+			    "  - name: s\n"
+			    "    target: secondary\n");
+	const struct config_policy *p = config_find_policy(config, "p");
+	const struct config_route *r = config_find_route(config, "r");
+	const struct config_route *s = config_find_route(config, "s");
+
+	assert_int_equal(config->n_policies, 2);
+	assert_non_null(p);
+	assert_int_equal(p->n_steps, 3);
+	assert_int_equal(p->steps[1].after_ms, 24LL * 3600 * 1000);
+	assert_int_equal(p->steps[1].severities,
+			 1u << CONFIG_SEVERITY_CRITICAL |
+				 1u << CONFIG_SEVERITY_WARNING);
+	assert_int_equal(p->steps[2].severities, 1u << CONFIG_SEVERITY_ERROR);
+	assert_int_equal(p->repeat, 10);
+	assert_int_equal(p->repeat_interval_ms, 2LL * 24 * 3600 * 1000);
+	assert_ptr_equal(config_find_policy(config, "other"),
+			 &config->policies[1]);
+	assert_null(config_find_policy(config, "runbook"));
+	assert_null(config_find_policy(config, "P"));
+
+	/* A policy's first step is what the route pages at once. */
+	assert_ptr_equal(r->policy, p);
+	assert_ptr_equal(r->target, config_find_target(config, "secondary"));
+	assert_null(s->policy);
+	assert_ptr_equal(s->target, config_find_target(config, "secondary"));
+	assert_null(config->default_route.policy);
+	config_free(config);
+}
+
+static void test_severity_names(void **state)
+{
+	static const char *const names[] = {"critical", "error", "warning",
+					    "info"};
+	enum config_severity severity = CONFIG_SEVERITY_COUNT;
+
+	assert_int_equal(ARRAY_SIZE(names), CONFIG_SEVERITY_COUNT);
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		assert_string_equal(
+			config_severity_name((enum config_severity)i),
+			names[i]);
+		assert_int_equal(config_severity_from_name(names[i], &severity),
+				 0);
+		assert_int_equal(severity, i);
+	}
+
+	severity = CONFIG_SEVERITY_INFO;
+	assert_int_equal(config_severity_from_name("Critical", &severity),
+			 -EINVAL);
+	assert_int_equal(config_severity_from_name("crit", &severity), -EINVAL);
+	assert_int_equal(config_severity_from_name("", &severity), -EINVAL);
+	assert_int_equal(config_severity_from_name(NULL, &severity), -EINVAL);
+	assert_int_equal(severity, CONFIG_SEVERITY_INFO);
+	assert_string_equal(config_severity_name(CONFIG_SEVERITY_COUNT),
+			    "unknown");
+}
+
+static void test_policy_step_errors(void **state)
+{
+	expect_only_error(POLICY_HEAD "      - {after: 0m, target: primry}\n",
+			  12, 29,
+			  "unknown target 'primry' in step 1 of "
+			  "policy 'p'",
+			  "did you mean 'primary'?");
+	expect_only_error(POLICY_HEAD
+			  "      - {after: 0m, target: primary}\n"
+			  "      - {after: 30m, target: secondary}\n"
+			  "      - {after: 15m, target: primary}\n",
+			  14, 9,
+			  "step 3 of policy 'p' is out of order: 15m is "
+			  "before the 30m of step 2",
+			  "in the order they page");
+	expect_only_error(POLICY_HEAD "      - {after: 5m, target: primary}\n",
+			  12, 17,
+			  "the first step of policy 'p' must be at 0m, not 5m",
+			  "pages the first target at once");
+	expect_only_error(POLICY_HEAD "      - {after: 0m, target: primary}\n"
+				      "      - {after: 25h, target: primary}\n",
+			  13, 17,
+			  "'after' in step 2 of policy 'p': 25h is out "
+			  "of range",
+			  "from 0s to 1d");
+	expect_only_error(POLICY_HEAD
+			  "      - {after: 0m, target: primary}\n"
+			  "      - {after: soon, target: primary}\n",
+			  13, 17, "'soon' is not a duration", NULL);
+	expect_only_error(POLICY_HEAD "      - {after: 0m, target: primary, "
+				      "severity: critical}\n",
+			  12, 48,
+			  "the first step of policy 'p' cannot be limited to "
+			  "some severities",
+			  "whatever the severity");
+	expect_only_error(POLICY_HEAD "      - {after: 0m, target: primary}\n"
+				      "      - {after: 15m, target: secondary, "
+				      "severity: [critcal]}\n",
+			  13, 52,
+			  "'severity' in step 2 of policy 'p': 'critcal' is "
+			  "not a PagerDuty severity",
+			  "did you mean 'critical'?");
+	expect_only_error(POLICY_HEAD "      - {after: 0m, target: primary}\n"
+				      "      - {after: 15m, target: secondary, "
+				      "severity: loud}\n",
+			  13, 51, "'loud' is not a PagerDuty severity",
+			  "critical, error, warning, info");
+	expect_only_error(POLICY_HEAD "      - {after: 0m, target: primary, "
+				      "when: now}\n",
+			  12, 38, "unknown key 'when' in step 1 of policy 'p'",
+			  NULL);
+	expect_only_error(POLICY_HEAD "      - {target: primary}\n", 12, 9,
+			  "missing required key 'after' in step 1 of policy "
+			  "'p'",
+			  NULL);
+	expect_only_error(POLICY_HEAD "      - primary\n", 12, 9,
+			  "step 1 of policy 'p' must be a map, not text", NULL);
+}
+
+static void test_policy_errors(void **state)
+{
+	char text[4096];
+	size_t used;
+
+	expect_only_error(BASE2 "escalation_policies:\n"
+				"  p:\n"
+				"    steps: []\n",
+			  11, 12, "'steps' in policy 'p' is empty",
+			  "{after: 0m, target: primary}");
+	expect_only_error(BASE2 "escalation_policies:\n"
+				"  p: {repeat: 1}\n",
+			  10, 6, "missing required key 'steps' in policy 'p'",
+			  NULL);
+
+	/* The 17th step is the one too many. */
+	used = (size_t)snprintf(text, sizeof(text), "%s", POLICY_HEAD);
+	for (int i = 0; i < 17; i++)
+		used += (size_t)snprintf(text + used, sizeof(text) - used,
+					 "      - {after: %dm, target: "
+					 "primary}\n",
+					 i);
+	expect_only_error(text, 28, 9, "policy 'p' has more than 16 steps",
+			  "at most 16");
+
+	expect_only_error(POLICY_HEAD "      - {after: 0m, target: primary}\n"
+				      "    repeat: 11\n",
+			  13, 13,
+			  "'repeat' in policy 'p': '11' is not a number",
+			  "from 0 to 10");
+	/* The default interval, 60m, is too short for a 90m chain. */
+	expect_only_error(POLICY_HEAD "      - {after: 0m, target: primary}\n"
+				      "      - {after: 90m, target: primary}\n"
+				      "    repeat: 1\n",
+			  14, 13,
+			  "policy 'p' repeats every 1h, which is not longer "
+			  "than its last step's after (90m)",
+			  "longer than the last step's after");
+	expect_only_error(POLICY_HEAD "      - {after: 0m, target: primary}\n"
+				      "      - {after: 90m, target: primary}\n"
+				      "    repeat: 2\n"
+				      "    repeat_interval: 90m\n",
+			  15, 22, "repeats every 90m", NULL);
+	expect_only_error(POLICY_HEAD "      - {after: 0m, target: primary}\n"
+				      "    repeat_interval: 10s\n",
+			  13, 22, "10s is out of range", "from 1m to 7d");
+	expect_only_error(BASE2
+			  "escalation_policies:\n"
+			  "  p: {steps: [{after: 0m, target: primary}]}\n"
+			  "  p: {steps: [{after: 0m, target: primary}]}\n",
+			  11, 3, "duplicate key 'p' in escalation_policies",
+			  "first given at line 10, column 3");
+	expect_only_error(BASE2 "escalation_policies:\n"
+				"  bad name: {steps: [{after: 0m, target: "
+				"primary}]}\n",
+			  10, 3, "policy name 'bad name' is not valid", NULL);
+	expect_only_error(BASE2 "escalation_policies: {}\n", 9, 22,
+			  "'escalation_policies' is empty", NULL);
+}
+
+static void test_route_escalation_errors(void **state)
+{
+	static const char policy[] =
+		"escalation_policies:\n"
+		"  runbook: {steps: [{after: 0m, target: primary}]}\n";
+	char text[2048];
+
+	snprintf(text, sizeof(text), "%s%s%s", BASE2, policy,
+		 "routes:\n"
+		 "  - name: r\n"
+		 "    escalation: runbok\n");
+	expect_only_error(text, 13, 17,
+			  "unknown escalation policy 'runbok' in route 'r'",
+			  "did you mean 'runbook'?");
+
+	snprintf(text, sizeof(text), "%s%s", BASE2,
+		 "routes:\n"
+		 "  - name: r\n"
+		 "    escalation: runbook\n");
+	expect_only_error(text, 11, 17,
+			  "unknown escalation policy 'runbook' in route 'r'",
+			  "define it under escalation_policies");
+
+	/* Reported at whichever of the two comes second. */
+	snprintf(text, sizeof(text), "%s%s%s", BASE2, policy,
+		 "routes:\n"
+		 "  - name: r\n"
+		 "    escalation: runbook\n"
+		 "    target: primary\n");
+	expect_only_error(text, 14, 13,
+			  "route 'r' has both a target and an escalation",
+			  "keep one");
+	snprintf(text, sizeof(text), "%s%s%s", BASE2, policy,
+		 "routes:\n"
+		 "  - name: r\n"
+		 "    target: primary\n"
+		 "    escalation: runbook\n");
+	expect_only_error(text, 14, 17,
+			  "route 'r' has both a target and an escalation",
+			  "keep one");
+
+	snprintf(text, sizeof(text), "%s%s%s", BASE2, policy,
+		 "routes:\n"
+		 "  - name: r\n"
+		 "    severity: info\n");
+	expect_only_error(text, 12, 5,
+			  "missing required key 'target' in route 'r'",
+			  "add 'target:' or 'escalation:' to route 'r'");
+
+	/* default_route: the same rules. */
+	expect_only_error("sns: {topics: 'arn:aws:sns:*'}\n"
+			  "targets: {primary: {routing_key_env: " KEY_ENV "}}\n"
+			  "templates: {t: {summary: x, source: aws}}\n"
+			  "default_route: {severity: error, template: t}\n",
+			  4, 16,
+			  "missing required key 'target' in default_route",
+			  "'escalation:'");
+	expect_only_error("sns: {topics: 'arn:aws:sns:*'}\n"
+			  "targets: {primary: {routing_key_env: " KEY_ENV "}}\n"
+			  "templates: {t: {summary: x, source: aws}}\n"
+			  "escalation_policies:\n"
+			  "  p: {steps: [{after: 0m, target: primary}]}\n"
+			  "default_route: {severity: error, template: t,\n"
+			  "                escalation: p, target: primary}\n",
+			  7, 40,
+			  "default_route has both a target and an escalation",
+			  NULL);
+}
+
+static void test_default_route_escalation(void **state)
+{
+	struct config *config =
+		load_ok("sns: {topics: 'arn:aws:sns:*'}\n"
+			"targets:\n"
+			"  a: {routing_key_env: " KEY_ENV "}\n"
+			"  b: {routing_key_env: " KEY_ENV "}\n"
+			"templates: {t: {summary: x, source: aws}}\n"
+			"escalation_policies:\n"
+			"  p: {steps: [{after: 0m, target: b}, "
+			"{after: 1m, target: a}]}\n"
+			"default_route: {escalation: p, severity: error, "
+			"template: t}\n"
+			"routes:\n"
+			"  - {name: plain, target: a}\n");
+
+	assert_ptr_equal(config->default_route.policy, &config->policies[0]);
+	assert_ptr_equal(config->default_route.target,
+			 config_find_target(config, "b"));
+	/* Who is paged is never inherited: the route said target a. */
+	assert_null(config->routes[0].policy);
+	assert_ptr_equal(config->routes[0].target,
+			 config_find_target(config, "a"));
+	config_free(config);
+}
+
+static void test_silences(void **state)
+{
+	struct config *config =
+		load_ok(BASE "silences:\n"
+			     "  - name: db-maintenance\n"
+			     "    match: {name: 'prod-db-*', kind: metric}\n"
+			     "    start: 2026-12-05T01:00:00Z\n"
+			     "    end: 2026-12-05T03:00:00Z\n"
+			     "  - name: everything\n"
+			     "    match: {}\n"
+			     "    start: 2026-12-06\n"
+			     "    end: '2026-12-06T00:30:00+00:00'\n");
+	const struct config_silence *s = &config->silences[0];
+
+	assert_int_equal(config->n_silences, 2);
+	assert_string_equal(s->name, "db-maintenance");
+	assert_string_equal(s->match.name->text, "prod-db-*");
+	assert_false(s->match.name->is_regex);
+	assert_int_equal(s->match.kinds, 1u << ALERT_KIND_METRIC);
+	assert_int_equal(s->start_ms, 1796432400000LL);
+	assert_int_equal(s->end_ms, 1796432400000LL + 2 * 3600 * 1000);
+
+	s = &config->silences[1];
+	assert_string_equal(s->name, "everything");
+	assert_null(s->match.name);
+	assert_int_equal(s->match.kinds, 0);
+	assert_int_equal(s->end_ms - s->start_ms, 30 * 60 * 1000);
+	config_free(config);
+
+	config = load_ok(BASE "silences: []\n");
+	assert_int_equal(config->n_silences, 0);
+	config_free(config);
+}
+
+static void test_silence_errors(void **state)
+{
+	expect_only_error(BASE "silences:\n"
+			       "  - name: s\n"
+			       "    match: {}\n"
+			       "    start: 2026-12-05T03:00:00Z\n"
+			       "    end: 2026-12-05T01:00:00Z\n",
+			  12, 10, "silence 's' ends at or before its start",
+			  "end must be later than start");
+	expect_only_error(BASE "silences:\n"
+			       "  - name: s\n"
+			       "    match: {}\n"
+			       "    start: 2026-12-05T03:00:00Z\n"
+			       "    end: 2026-12-05T03:00:00Z\n",
+			  12, 10, "ends at or before its start", NULL);
+	expect_only_error(BASE "silences:\n"
+			       "  - name: s\n"
+			       "    match: {}\n"
+			       "    start: tonight\n"
+			       "    end: 2026-12-05T03:00:00Z\n",
+			  11, 12,
+			  "'start' in silence 's': 'tonight' is not an ISO "
+			  "8601 timestamp",
+			  "2026-12-05T01:00:00Z");
+	expect_only_error(BASE "silences:\n"
+			       "  - name: s\n"
+			       "    match: {}\n"
+			       "    start: 2026-12-05T03:00:00Z\n"
+			       "    end: 2026-13-05T04:00:00Z\n",
+			  12, 10, "'end' in silence 's'", "ISO 8601");
+	expect_only_error(BASE "silences:\n"
+			       "  - {name: s, match: {}, start: 2026-12-05, "
+			       "end: 2026-12-06}\n"
+			       "  - {name: s, match: {}, start: 2026-12-07, "
+			       "end: 2026-12-08}\n",
+			  10, 12, "duplicate silence name 's'",
+			  "first used at line 9, column 12");
+	expect_only_error(BASE "silences:\n"
+			       "  - {name: s, start: 2026-12-05, "
+			       "end: 2026-12-06}\n",
+			  9, 5, "missing required key 'match' in silence 's'",
+			  NULL);
+	expect_only_error(BASE "silences:\n"
+			       "  - {name: s, match: {kind: metrc}, "
+			       "start: 2026-12-05, end: 2026-12-06}\n",
+			  9, 29, "unknown alert kind 'metrc'",
+			  "did you mean 'metric'?");
+	expect_only_error(
+		BASE "silences:\n"
+		     "  - {match: {}, start: 2026-12-05, "
+		     "end: 2026-12-06}\n",
+		9, 5, "missing required key 'name' in silences item 1", NULL);
+	expect_only_error(BASE "silences: {name: s}\n", 8, 11,
+			  "'silences' must be a list, not a map", NULL);
+}
+
+static void test_secrets_from_env(void **state)
+{
+	struct config *config;
+	char fingerprint[13];
+
+	setenv(SECRET_ENV, WEBHOOK_TEXT, 1);
+	setenv("ALERTBRIDGE_TEST_TOKEN", API_TOKEN, 1);
+	config =
+		load_ok(BASE "pagerduty: {webhook_secret_env: " SECRET_ENV "}\n"
+			     "api: {token_env: ALERTBRIDGE_TEST_TOKEN}\n");
+
+	/* Webhook secrets are taken as they are, spaces and all. */
+	assert_string_equal(config->webhook_secret.value, WEBHOOK_TEXT);
+	assert_string_equal(config->webhook_secret.source, "env");
+	util_fingerprint(WEBHOOK_TEXT, fingerprint);
+	assert_string_equal(config->webhook_secret.fingerprint, fingerprint);
+	assert_string_equal(config->api_token.value, API_TOKEN);
+	assert_string_equal(config->api_token.source, "env");
+	util_fingerprint(API_TOKEN, fingerprint);
+	assert_string_equal(config->api_token.fingerprint, fingerprint);
+	assert_int_equal(config->warnings.n, 0);
+	config_free(config);
+
+	/* An unset variable is named; a token is checked for spaces. */
+	unsetenv(SECRET_ENV);
+	expect_only_error(BASE "pagerduty:\n"
+			       "  webhook_secret_env: " SECRET_ENV "\n",
+			  9, 23,
+			  "environment variable " SECRET_ENV " for the webhook "
+			  "secret of pagerduty is not set",
+			  "export it");
+	setenv("ALERTBRIDGE_TEST_TOKEN", "two words", 1);
+	expect_only_error(BASE "api: {token_env: ALERTBRIDGE_TEST_TOKEN}\n", 8,
+			  18,
+			  "the API token of api from environment "
+			  "variable ALERTBRIDGE_TEST_TOKEN contains white "
+			  "space",
+			  NULL);
+	setenv("ALERTBRIDGE_TEST_TOKEN", "", 1);
+	expect_only_error(BASE "api: {token_env: ALERTBRIDGE_TEST_TOKEN}\n", 8,
+			  18, "is empty", NULL);
+	unsetenv("ALERTBRIDGE_TEST_TOKEN");
+}
+
+static void test_secrets_inline_warn(void **state)
+{
+	struct config *config =
+		load_ok(BASE "pagerduty: {webhook_secret: " API_TOKEN "}\n"
+			     "api:\n"
+			     "  token: short-token\n");
+
+	assert_string_equal(config->webhook_secret.value, API_TOKEN);
+	assert_string_equal(config->webhook_secret.source, "inline");
+	assert_string_equal(config->api_token.value, "short-token");
+	assert_string_equal(config->api_token.source, "inline");
+
+	/* Inline, both; and the token is short. */
+	assert_int_equal(config->warnings.n, 3);
+	assert_int_equal(config->warnings.v[0].line, 8);
+	assert_int_equal(config->warnings.v[0].column, 29);
+	assert_non_null(strstr(config->warnings.v[0].message,
+			       "webhook secret of pagerduty is written into"));
+	assert_non_null(strstr(config->warnings.v[0].hint,
+			       "webhook_secret_credential"));
+	assert_int_equal(config->warnings.v[1].line, 10);
+	assert_int_equal(config->warnings.v[1].column, 10);
+	assert_non_null(strstr(config->warnings.v[1].message,
+			       "API token of api is written into"));
+	assert_int_equal(config->warnings.v[2].line, 10);
+	assert_int_equal(config->warnings.v[2].column, 10);
+	assert_non_null(strstr(config->warnings.v[2].message,
+			       "shorter than 16 characters"));
+	assert_no_secret(&config->warnings, API_TOKEN);
+	assert_no_secret(&config->warnings, "short-token");
+	config_free(config);
+
+	expect_only_error(BASE "api: {token: " API_TOKEN ", token_env: X}\n", 8,
+			  47, "api has more than one API token",
+			  "keep exactly one of token_file, token_env, "
+			  "token_credential and token");
+	expect_only_error(BASE "api: {token_fle: x}\n", 8, 7,
+			  "unknown key 'token_fle' in api",
+			  "did you mean 'token_file'?");
+}
+
+static void test_secrets_from_files(void **state)
+{
+	struct config_diags errors = {0};
+	struct config *config = NULL;
+	struct tmpdir dir;
+	char path[256];
+
+	tmpdir_make(&dir);
+	write_text(dir.path, "webhook.secret", WEBHOOK_TEXT "\n");
+	write_text(dir.path, "api-token", API_TOKEN);
+	write_text(dir.path, "a.yaml",
+		   BASE "pagerduty: {webhook_secret_file: webhook.secret}\n"
+			"api: {token_credential: api-token}\n"
+			"testing: {clock_file: clock}\n");
+
+	setenv("CREDENTIALS_DIRECTORY", dir.path, 1);
+	snprintf(path, sizeof(path), "%s/a.yaml", dir.path);
+	if (config_load_file(path, &config, &errors) != 0)
+		print_diags(&errors);
+	assert_non_null(config);
+	assert_string_equal(config->webhook_secret.value, WEBHOOK_TEXT);
+	assert_string_equal(config->webhook_secret.source, "file");
+	assert_string_equal(config->api_token.value, API_TOKEN);
+	assert_string_equal(config->api_token.source, "credential");
+	snprintf(path, sizeof(path), "%s/clock", dir.path);
+	assert_string_equal(config->testing_clock_file, path);
+	assert_int_equal(config->warnings.n, 0);
+	config_free(config);
+
+	/* The other way round: the credential and the file swap. */
+	write_text(dir.path, "b.yaml",
+		   BASE "pagerduty: {webhook_secret_credential: "
+			"webhook.secret}\n"
+			"api: {token_file: ./api-token}\n");
+	snprintf(path, sizeof(path), "%s/b.yaml", dir.path);
+	if (config_load_file(path, &config, &errors) != 0)
+		print_diags(&errors);
+	assert_non_null(config);
+	assert_string_equal(config->webhook_secret.value, WEBHOOK_TEXT);
+	assert_string_equal(config->webhook_secret.source, "credential");
+	assert_string_equal(config->api_token.value, API_TOKEN);
+	assert_string_equal(config->api_token.source, "file");
+	config_free(config);
+	remove_text(dir.path, "b.yaml");
+
+	/* A missing file names the path, never a secret. */
+	unsetenv("CREDENTIALS_DIRECTORY");
+	snprintf(path, sizeof(path), "%s/a.yaml", dir.path);
+	remove_text(dir.path, "webhook.secret");
+	assert_int_equal(config_load_file(path, &config, &errors), -EINVAL);
+	assert_int_equal(errors.n, 2);
+	assert_int_equal(errors.v[0].line, 8);
+	assert_non_null(strstr(errors.v[0].message,
+			       "cannot read the webhook secret of pagerduty"));
+	assert_non_null(strstr(errors.v[0].message, "webhook.secret"));
+	assert_int_equal(errors.v[1].line, 9);
+	assert_non_null(strstr(errors.v[1].message, "$CREDENTIALS_DIRECTORY"));
+	config_diags_release(&errors);
+
+	remove_text(dir.path, "api-token");
+	remove_text(dir.path, "a.yaml");
+	rmdir(dir.path);
+}
+
+static void test_clock_file(void **state)
+{
+	char *cwd = getcwd(NULL, 0);
+	char expected[4096];
+	struct config_diags errors = {0};
+	struct config *config = NULL;
+	const char *text = BASE "testing:\n  clock_file: ./run/now\n";
+
+	assert_non_null(cwd);
+	assert_int_equal(config_load_string("conf/x.yaml", text, strlen(text),
+					    &config, &errors),
+			 0);
+	snprintf(expected, sizeof(expected), "%s/conf/run/now", cwd);
+	assert_string_equal(config->testing_clock_file, expected);
+	assert_true(config->testing);
+	config_free(config);
+	free(cwd);
+
+	config = load_ok(BASE "testing: {clock_file: /run/ab/now}\n");
+	assert_string_equal(config->testing_clock_file, "/run/ab/now");
+	config_free(config);
+
+	expect_only_error(BASE "testing: {clock_file: ''}\n", 8, 23,
+			  "'clock_file' in testing is empty", NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -999,6 +1637,19 @@ int main(void)
 		cmocka_unit_test_setup(test_route_inheritance, setup),
 		cmocka_unit_test_setup(test_match_parsing, setup),
 		cmocka_unit_test_setup(test_load_file_errors, setup),
+		cmocka_unit_test_setup(test_example_runbook, setup),
+		cmocka_unit_test_setup(test_policy_loads, setup),
+		cmocka_unit_test_setup(test_severity_names, setup),
+		cmocka_unit_test_setup(test_policy_step_errors, setup),
+		cmocka_unit_test_setup(test_policy_errors, setup),
+		cmocka_unit_test_setup(test_route_escalation_errors, setup),
+		cmocka_unit_test_setup(test_default_route_escalation, setup),
+		cmocka_unit_test_setup(test_silences, setup),
+		cmocka_unit_test_setup(test_silence_errors, setup),
+		cmocka_unit_test_setup(test_secrets_from_env, setup),
+		cmocka_unit_test_setup(test_secrets_inline_warn, setup),
+		cmocka_unit_test_setup(test_secrets_from_files, setup),
+		cmocka_unit_test_setup(test_clock_file, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

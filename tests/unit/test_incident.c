@@ -122,7 +122,7 @@ static void test_names(void **state)
 	enum incident_status status;
 
 	(void)state;
-	for (int i = INCIDENT_STATUS_NONE; i <= INCIDENT_STATUS_QUIET; i++) {
+	for (int i = INCIDENT_STATUS_NONE; i < INCIDENT_STATUS_COUNT; i++) {
 		assert_int_equal(incident_status_from_name(
 					 incident_status_name(i), &status),
 				 0);

@@ -102,7 +102,7 @@ static void test_incident_round_trip(void **state)
 		.updated_ms = 6,
 	};
 	struct store_incident out = {0};
-	int64_t counts[4];
+	int64_t counts[INCIDENT_STATUS_COUNT];
 	bool found = true;
 
 	assert_int_equal(store_incident_get(f->store, "nope", &out, &found), 0);

@@ -1,0 +1,374 @@
+/*
+ * api: PagerDuty webhooks and the daemon's own incident API.
+ */
+#include "api.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+
+#include "escalation.h"
+#include "log.h"
+#include "metrics.h"
+#include "pdwebhook.h"
+#include "silences.h"
+#include "store.h"
+#include "timeutil.h"
+#include "writer.h"
+
+#define API_BODY_MAX (256 * 1024)
+#define API_LIST_MAX 500
+
+void api_response_init(struct api_response *out)
+{
+	out->status = 500;
+	out->content_type = "text/plain; charset=utf-8";
+	strbuf_init(&out->body, API_BODY_MAX);
+}
+
+void api_response_release(struct api_response *out)
+{
+	strbuf_release(&out->body);
+}
+
+static void reply(struct api_response *out, unsigned int status,
+		  const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void reply(struct api_response *out, unsigned int status,
+		  const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+
+	out->status = status;
+	out->content_type = "text/plain; charset=utf-8";
+	strbuf_release(&out->body);
+	strbuf_puts(&out->body, line);
+	strbuf_puts(&out->body, "\n");
+}
+
+static bool command_of(enum pdwebhook_event_type type,
+		       enum pager_command *ret_command)
+{
+	switch (type) {
+	case PDWEBHOOK_EVENT_ACKNOWLEDGED:
+		*ret_command = PAGER_ACKNOWLEDGE;
+		return true;
+	case PDWEBHOOK_EVENT_RESOLVED:
+		*ret_command = PAGER_RESOLVE;
+		return true;
+	case PDWEBHOOK_EVENT_UNACKNOWLEDGED:
+	case PDWEBHOOK_EVENT_REOPENED:
+		*ret_command = PAGER_UNACKNOWLEDGE;
+		return true;
+	case PDWEBHOOK_EVENT_OTHER:
+		break;
+	}
+	return false;
+}
+
+static const char *outcome_name(enum pager_outcome outcome)
+{
+	switch (outcome) {
+	case PAGER_DONE:
+		return "done";
+	case PAGER_IGNORED:
+		return "ignored";
+	case PAGER_UNKNOWN:
+		return "unknown";
+	}
+	return "unknown";
+}
+
+/* Runs a command through the writer; out gets the answer. */
+static void run_command(struct app *app, enum pager_command command,
+			const char *key, const char *source, const char *actor,
+			const char *dedup_id, struct api_response *out)
+{
+	struct writer_item item = {
+		.kind = WRITER_COMMAND,
+		.message_id = dedup_id,
+		.seen_type = "webhook",
+		.received_ms = app_wall_ms(),
+		.command = command,
+		.key = key,
+		.source = source,
+		.actor = actor,
+	};
+
+	writer_submit(app->writer, &item);
+
+	if (item.result == WRITER_FAILED) {
+		reply(out, 503, "store unavailable: %s", strerror(-item.error));
+		goto out;
+	}
+	if (item.result == WRITER_DUPLICATE) {
+		reply(out, 200, "duplicate");
+		goto out;
+	}
+
+	LOG(item.outcome.outcome == PAGER_DONE ? LOG_LEVEL_INFO
+					       : LOG_LEVEL_WARNING,
+	    "incident.command", {"command", pager_command_name(command)},
+	    {"source", source}, {"actor", actor}, {"key", key},
+	    {"dedup_key", item.outcome.dedup_key},
+	    {"outcome", outcome_name(item.outcome.outcome)},
+	    {"why", item.outcome.why});
+
+	switch (item.outcome.outcome) {
+	case PAGER_DONE:
+		reply(out, 200, "%s", pager_command_name(command));
+		break;
+	case PAGER_IGNORED:
+		/* A webhook is answered 2xx whatever it said: PagerDuty
+		 * would only deliver it again. */
+		reply(out, strcmp(source, "webhook") == 0 ? 200 : 409,
+		      "ignored: %s", item.outcome.why);
+		break;
+	case PAGER_UNKNOWN:
+		reply(out, strcmp(source, "webhook") == 0 ? 200 : 404,
+		      "ignored: %s", item.outcome.why);
+		break;
+	}
+out:
+	writer_item_release(&item);
+}
+
+void api_webhook(struct app *app, const char *body, size_t len,
+		 const char *signature, const char *webhook_id,
+		 struct api_response *out)
+{
+	const char *secret = app->config->webhook_secret.value;
+	struct pdwebhook_event *event = NULL;
+	enum pager_command command;
+	const char *reason = NULL;
+	int r;
+
+	if (!secret) {
+		reply(out, 404, "webhooks are not configured");
+		return;
+	}
+
+	r = pdwebhook_verify(body, len, signature, secret, &reason);
+	if (r < 0) {
+		unsigned int status = r == -EPERM ? 403 : 400;
+		char code[24];
+
+		metrics_webhook_rejected(r == -EPERM
+						 ? METRICS_WEBHOOK_SIGNATURE
+						 : METRICS_WEBHOOK_MALFORMED);
+		LOG(LOG_LEVEL_WARNING, "webhook.rejected",
+		    {"status", log_int(code, status)}, {"reason", reason},
+		    {"webhook_id", webhook_id});
+		reply(out, status, "%s", reason ? reason : "refused");
+		return;
+	}
+
+	r = pdwebhook_parse(body, len, &event, &reason);
+	if (r < 0) {
+		metrics_webhook_rejected(METRICS_WEBHOOK_MALFORMED);
+		LOG(LOG_LEVEL_WARNING, "webhook.rejected", {"status", "400"},
+		    {"reason", reason}, {"webhook_id", webhook_id});
+		reply(out, r == -ENOMEM ? 503 : 400, "%s",
+		      reason ? reason : "malformed");
+		return;
+	}
+
+	if (!command_of(event->type, &command) || !event->incident_key) {
+		LOG(LOG_LEVEL_INFO, "webhook.ignored",
+		    {"event_type", event->event_type},
+		    {"webhook_id", webhook_id},
+		    {"incident", event->incident_id});
+		reply(out, 200, "ignored: %s", event->event_type);
+		goto out;
+	}
+
+	run_command(app, command, event->incident_key, "webhook",
+		    event->agent_summary, webhook_id ? webhook_id : event->id,
+		    out);
+out:
+	pdwebhook_event_free(event);
+}
+
+bool api_authorize(struct app *app, const char *authorization,
+		   struct api_response *out)
+{
+	const char *token = app->config->api_token.value;
+	static const char prefix[] = "Bearer ";
+	size_t want;
+
+	if (!token) {
+		reply(out, 404, "the API is not configured");
+		return false;
+	}
+
+	want = strlen(token);
+	if (!authorization ||
+	    strncmp(authorization, prefix, sizeof(prefix) - 1) != 0 ||
+	    strlen(authorization + sizeof(prefix) - 1) != want ||
+	    CRYPTO_memcmp(authorization + sizeof(prefix) - 1, token, want) !=
+		    0) {
+		reply(out, 401, "a valid bearer token is required");
+		return false;
+	}
+	return true;
+}
+
+static json_t *incident_json(const struct store_incident *inc)
+{
+	char opened[32] = "";
+	char next[32] = "";
+	json_t *obj;
+
+	if (inc->opened_ms)
+		timeutil_format(inc->opened_ms, opened);
+	if (inc->next_deadline_ms != ESCALATION_NEVER)
+		timeutil_format(inc->next_deadline_ms, next);
+
+	obj = json_pack("{s:s, s:s?, s:s, s:s?, s:s?, s:s?, s:s, s:i}",
+			"dedup_key", inc->dedup_key, "alert", inc->alert_name,
+			"status", incident_status_name(inc->status), "severity",
+			inc->severity, "route", inc->route, "policy",
+			inc->policy, "escalation",
+			escalation_status_name(inc->esc_status), "steps_passed",
+			(json_int_t)inc->esc_next);
+	if (!obj)
+		return NULL;
+	json_object_set_new(obj, "opened",
+			    opened[0] ? json_string(opened) : json_null());
+	json_object_set_new(obj, "next_deadline",
+			    next[0] ? json_string(next) : json_null());
+	json_object_set_new(obj, "acknowledged_by",
+			    inc->ack_source ? json_string(inc->ack_source)
+					    : json_null());
+	return obj;
+}
+
+void api_incidents(struct app *app, struct api_response *out)
+{
+	struct store_incident *list = NULL;
+	struct store *store = NULL;
+	json_t *array = NULL;
+	size_t n = 0;
+	char *text;
+	int r;
+
+	/* A reader connection of its own: WAL lets it read beside the
+	 * writer without waiting. */
+	r = store_open(app->config->state_dir, &store);
+	if (r == 0)
+		r = store_incident_list_open(store, API_LIST_MAX, &list, &n);
+	if (r < 0) {
+		reply(out, 503, "store unavailable: %s", strerror(-r));
+		goto out;
+	}
+
+	array = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(array, incident_json(&list[i]));
+	text = json_dumps(array, JSON_INDENT(2));
+	if (!text) {
+		reply(out, 500, "out of memory");
+		goto out;
+	}
+
+	out->status = 200;
+	out->content_type = "application/json";
+	strbuf_release(&out->body);
+	if (strbuf_puts(&out->body, text) < 0)
+		reply(out, 500, "incident list too long");
+	free(text);
+out:
+	json_decref(array);
+	store_incidents_free(list, n);
+	store_close(store);
+}
+
+void api_command(struct app *app, const char *key, const char *verb,
+		 struct api_response *out)
+{
+	enum pager_command command;
+
+	if (strcmp(verb, "acknowledge") == 0)
+		command = PAGER_ACKNOWLEDGE;
+	else if (strcmp(verb, "resolve") == 0)
+		command = PAGER_RESOLVE;
+	else {
+		reply(out, 404, "unknown action: %s", verb);
+		return;
+	}
+
+	run_command(app, command, key, "api", NULL, NULL, out);
+}
+
+void api_silences_list(struct app *app, struct api_response *out)
+{
+	char *text = silences_list(app->silences, app->config, app_wall_ms());
+
+	if (!text) {
+		reply(out, 500, "out of memory");
+		return;
+	}
+	out->status = 200;
+	out->content_type = "application/json";
+	strbuf_release(&out->body);
+	if (strbuf_puts(&out->body, text) < 0)
+		reply(out, 500, "silence list too long");
+	free(text);
+}
+
+void api_silence_add(struct app *app, const char *body, size_t len,
+		     struct api_response *out)
+{
+	const char *reason = "invalid";
+	int64_t id = 0;
+	char text[24];
+	int r;
+
+	r = silences_add(app->silences, body, len, app_wall_ms(), &id, &reason);
+	if (r < 0) {
+		reply(out, r == -EINVAL ? 400 : 503, "%s", reason);
+		return;
+	}
+	LOG(LOG_LEVEL_INFO, "silence.added", {"id", log_int(text, id)},
+	    {"source", "api"});
+	reply(out, 201, "%lld", (long long)id);
+}
+
+void api_silence_remove(struct app *app, const char *id,
+			struct api_response *out)
+{
+	bool found = false;
+	char *end;
+	long long n;
+	int r;
+
+	errno = 0;
+	n = strtoll(id, &end, 10);
+	if (errno || end == id || *end || n <= 0) {
+		reply(out, 404, "no silence has that id");
+		return;
+	}
+
+	r = silences_remove(app->silences, n, &found);
+	if (r < 0) {
+		reply(out, 503, "store unavailable: %s", strerror(-r));
+		return;
+	}
+	if (!found) {
+		reply(out, 404, "no silence has that id");
+		return;
+	}
+	writer_poke(app->writer);
+	LOG(LOG_LEVEL_INFO, "silence.removed", {"id", id}, {"source", "api"});
+	reply(out, 200, "removed");
+}

@@ -1,0 +1,40 @@
+/*
+ * store_internal: what the store's source files share; not part of the
+ * store's contract (store.h).
+ */
+#ifndef ALERTBRIDGE_STORE_INTERNAL_H
+#define ALERTBRIDGE_STORE_INTERNAL_H
+
+#include <stdbool.h>
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+#define STORE_STMTS_MAX          32
+#define STORE_INCIDENT_STMTS_MAX 32
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[STORE_STMTS_MAX];                   /* store.c */
+	sqlite3_stmt *incident_stmt[STORE_INCIDENT_STMTS_MAX]; /* incidents */
+	bool in_transaction;
+};
+
+/* An SQLite result as a negative errno (0 for OK, ROW and DONE). */
+int store_errno(int rc);
+
+/* Steps a statement that returns no rows, then resets it. */
+int store_stmt_run(sqlite3_stmt *stmt);
+
+/* Binds text, or NULL for a NULL pointer; the text must outlive the
+ * statement's next step. */
+int store_bind_text(sqlite3_stmt *stmt, int index, const char *text);
+
+char *store_column_strdup(sqlite3_stmt *stmt, int index);
+
+/* Prepares and finalizes the statements of store_incident.c. */
+int store_incident_prepare(struct store *store);
+void store_incident_finalize(struct store *store);
+
+#endif

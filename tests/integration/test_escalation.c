@@ -1,0 +1,590 @@
+/*
+ * The runbook's escalation path against the real daemon, on a clock the
+ * test moves: primary at once, secondary at 15 minutes, the engineering
+ * manager at 30, the VP at 30 for critical incidents only; stopped by a
+ * signed PagerDuty webhook, the API, or an OK; across restarts.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "scenario.h"
+
+#define MIN (60 * 1000LL)
+#define WEBHOOK                                                                \
+	FIXTURES_DIR "/pagerduty/"                                             \
+		     "pagerduty-webhook-v3-incident-priority_updated.json"
+
+static int setup(void **state)
+{
+	struct scenario *s = calloc(1, sizeof(*s));
+
+	*state = s;
+	return s && scenario_start_escalation(s, NULL) == 0 ? 0 : -1;
+}
+
+static int setup_silenced(void **state)
+{
+	/* A maintenance window from T+1m to T+10m for alarms "db-*". */
+	static const char silences[] = "silences:\n"
+				       "  - name: db-maintenance\n"
+				       "    match: {name: \"db-*\"}\n"
+				       "    start: 2022-09-25T18:52:00Z\n"
+				       "    end: 2022-09-25T19:01:00Z\n";
+	struct scenario *s = calloc(1, sizeof(*s));
+
+	*state = s;
+	return s && scenario_start_escalation(s, silences) == 0 ? 0 : -1;
+}
+
+static void at(struct scenario *s, int64_t offset_ms)
+{
+	assert_int_equal(scenario_set_clock(s, offset_ms), 0);
+}
+
+static void raise_alarm(struct scenario *s, const char *name, const char *state,
+			int64_t offset_ms)
+{
+	char *message = scenario_alarm(name, state, offset_ms);
+
+	assert_int_equal(scenario_post(s, message), 200);
+	free(message);
+}
+
+static const char *field(json_t *event, const char *name)
+{
+	return json_string_value(json_object_get(event, name));
+}
+
+/* Requests so far to routing_key with action (NULL: any) for name. */
+static int count(struct scenario *s, const char *routing_key,
+		 const char *action, const char *name)
+{
+	char key[256];
+	size_t n = fakepd_count(s->pd);
+	int found = 0;
+
+	scenario_dedup_key(name, key);
+	for (size_t i = 0; i < n; i++) {
+		json_t *event = fakepd_request(s->pd, i);
+
+		if (strcmp(field(event, "routing_key"), routing_key) == 0 &&
+		    strncmp(field(event, "dedup_key"), key, strlen(key)) == 0 &&
+		    (!action ||
+		     strcmp(field(event, "event_action"), action) == 0))
+			found++;
+		json_decref(event);
+	}
+	return found;
+}
+
+static void wait_count(struct scenario *s, const char *routing_key,
+		       const char *action, const char *name, int want)
+{
+	int64_t deadline = harness_mono_ms() + 10000;
+
+	while (count(s, routing_key, action, name) < want) {
+		assert_true(harness_mono_ms() < deadline);
+		fakepd_wait(s->pd, fakepd_count(s->pd) + 1, 50);
+	}
+}
+
+/*
+ * Waits until no escalation timer is pending and nothing waits in the
+ * outbox: from then on nothing can be paged without a new event.
+ */
+static void settle(struct scenario *s)
+{
+	int64_t deadline = harness_mono_ms() + 10000;
+
+	for (;;) {
+		if (harness_metric(&s->h,
+				   "alertbridge_escalation_timers_pending") ==
+			    0 &&
+		    harness_metric(&s->h, "alertbridge_outbox_depth") == 0 &&
+		    harness_metric(&s->h, "alertbridge_deliveries_in_flight") ==
+			    0)
+			return;
+		assert_true(harness_mono_ms() < deadline);
+		harness_pause_ms(50);
+	}
+}
+
+/* The real webhook body, adapted, signed with secret; NULL: unsigned. */
+static long webhook(struct scenario *s, const char *type, const char *name,
+		    const char *webhook_id, const char *secret,
+		    struct harness_response *r)
+{
+	json_t *body = json_load_file(WEBHOOK, 0, NULL);
+	json_t *event = json_object_get(body, "event");
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int mac_len = 0;
+	char header[160] = "X-PagerDuty-Signature: v1=";
+	char id_header[96];
+	const char *headers[3];
+	char key[256];
+	char *text;
+
+	scenario_dedup_key(name, key);
+	json_object_set_new(event, "event_type", json_string(type));
+	json_object_set_new(json_object_get(event, "data"), "incident_key",
+			    json_string(key));
+	text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+
+	HMAC(EVP_sha256(), secret, (int)strlen(secret),
+	     (const unsigned char *)text, strlen(text), mac, &mac_len);
+	for (unsigned int i = 0; i < mac_len; i++)
+		snprintf(header + strlen(header), 3, "%02x", mac[i]);
+	snprintf(id_header, sizeof(id_header), "X-Webhook-Id: %s", webhook_id);
+	headers[0] = header;
+	headers[1] = id_header;
+	headers[2] = NULL;
+
+	assert_int_equal(harness_post(&s->h, "/pagerduty/webhook", text,
+				      strlen(text), headers, r),
+			 0);
+	free(text);
+	return r->status;
+}
+
+static long api(struct scenario *s, const char *name, const char *verb,
+		struct harness_response *r)
+{
+	const char *headers[] = {"Authorization: Bearer " HARNESS_API_TOKEN,
+				 NULL};
+	char key[256];
+	char *escaped;
+	char path[512];
+
+	scenario_dedup_key(name, key);
+	escaped = curl_easy_escape(NULL, key, 0);
+	snprintf(path, sizeof(path), "/api/incidents/%s/%s", escaped, verb);
+	curl_free(escaped);
+	assert_int_equal(harness_post(&s->h, path, "", 0, headers, r), 0);
+	return r->status;
+}
+
+static void test_critical_pages_the_whole_path(void **state)
+{
+	struct scenario *s = *state;
+	json_t *event;
+
+	raise_alarm(s, "crit-a", "ALARM", 0);
+	wait_count(s, HARNESS_KEY_PRIMARY, "trigger", "crit-a", 1);
+
+	at(s, 15 * MIN - 1000);
+	at(s, 15 * MIN);
+	wait_count(s, HARNESS_KEY_SECONDARY, "trigger", "crit-a", 1);
+
+	/* The secondary's page says which level and since when. */
+	event = fakepd_request(s->pd, fakepd_count(s->pd) - 1);
+	assert_string_equal(field(event, "dedup_key"),
+			    "arn:aws:cloudwatch:us-east-1:123456789012:alarm:"
+			    "crit-a/level-1");
+	assert_int_equal(
+		json_integer_value(json_object_get(
+			json_object_get(json_object_get(event, "payload"),
+					"custom_details"),
+			"escalation_level")),
+		2);
+	json_decref(event);
+
+	at(s, 30 * MIN);
+	wait_count(s, HARNESS_KEY_MANAGER, "trigger", "crit-a", 1);
+	wait_count(s, HARNESS_KEY_VP, "trigger", "crit-a", 1);
+
+	at(s, 90 * MIN);
+	settle(s);
+	assert_int_equal(count(s, HARNESS_KEY_PRIMARY, NULL, "crit-a"), 1);
+	assert_int_equal(count(s, HARNESS_KEY_SECONDARY, NULL, "crit-a"), 1);
+	assert_int_equal(count(s, HARNESS_KEY_MANAGER, NULL, "crit-a"), 1);
+	assert_int_equal(count(s, HARNESS_KEY_VP, NULL, "crit-a"), 1);
+}
+
+static void test_warning_never_pages_the_vp(void **state)
+{
+	struct scenario *s = *state;
+
+	raise_alarm(s, "warn-b", "ALARM", 0);
+	at(s, 30 * MIN);
+	wait_count(s, HARNESS_KEY_MANAGER, "trigger", "warn-b", 1);
+	settle(s);
+	assert_int_equal(count(s, HARNESS_KEY_SECONDARY, NULL, "warn-b"), 1);
+	assert_int_equal(count(s, HARNESS_KEY_VP, NULL, "warn-b"), 0);
+}
+
+static void test_webhook_ack_stops_it(void **state)
+{
+	struct scenario *s = *state;
+	struct harness_response r;
+
+	raise_alarm(s, "crit-c", "ALARM", 0);
+	wait_count(s, HARNESS_KEY_PRIMARY, "trigger", "crit-c", 1);
+	at(s, 14 * MIN);
+
+	/* A wrong signature is refused and changes nothing. */
+	assert_int_equal(webhook(s, "incident.acknowledged", "crit-c", "wh-0",
+				 "not-the-secret", &r),
+			 403);
+
+	assert_int_equal(webhook(s, "incident.acknowledged", "crit-c", "wh-1",
+				 HARNESS_WEBHOOK_SECRET, &r),
+			 200);
+	assert_string_equal(r.body, "acknowledge\n");
+
+	/* The same delivery again is a duplicate. */
+	assert_int_equal(webhook(s, "incident.acknowledged", "crit-c", "wh-1",
+				 HARNESS_WEBHOOK_SECRET, &r),
+			 200);
+	assert_string_equal(r.body, "duplicate\n");
+
+	at(s, 60 * MIN);
+	settle(s);
+	assert_int_equal(count(s, HARNESS_KEY_SECONDARY, NULL, "crit-c"), 0);
+	assert_int_equal(count(s, HARNESS_KEY_MANAGER, NULL, "crit-c"), 0);
+	assert_true(harness_metric(&s->h, "alertbridge_acknowledgements_total"
+					  "{source=\"webhook\"}") == 1);
+	assert_true(harness_metric(&s->h, "alertbridge_webhook_rejected_total"
+					  "{reason=\"signature\"}") == 1);
+}
+
+static void test_wrongly_signed_ack_lets_it_go_on(void **state)
+{
+	struct scenario *s = *state;
+	struct harness_response r;
+	const char *unsigned_headers[] = {"X-Webhook-Id: wh-9", NULL};
+
+	raise_alarm(s, "crit-d", "ALARM", 0);
+	at(s, 14 * MIN);
+	assert_int_equal(webhook(s, "incident.acknowledged", "crit-d", "wh-2",
+				 "wrong", &r),
+			 403);
+	assert_int_equal(harness_post(&s->h, "/pagerduty/webhook", "{}", 2,
+				      unsigned_headers, &r),
+			 0);
+	assert_int_equal(r.status, 400);
+
+	at(s, 15 * MIN);
+	wait_count(s, HARNESS_KEY_SECONDARY, "trigger", "crit-d", 1);
+}
+
+/* Killed at T+14:59, back at T+16: the secondary once, at restart. */
+static void test_restart_catches_up_once(void **state)
+{
+	struct scenario *s = *state;
+
+	raise_alarm(s, "crit-e", "ALARM", 0);
+	wait_count(s, HARNESS_KEY_PRIMARY, "trigger", "crit-e", 1);
+	at(s, 15 * MIN - 1000);
+	harness_kill(&s->h);
+
+	at(s, 16 * MIN);
+	assert_int_equal(harness_start(&s->h), 0);
+	wait_count(s, HARNESS_KEY_SECONDARY, "trigger", "crit-e", 1);
+	assert_int_equal(count(s, HARNESS_KEY_MANAGER, NULL, "crit-e"), 0);
+
+	at(s, 30 * MIN);
+	wait_count(s, HARNESS_KEY_MANAGER, "trigger", "crit-e", 1);
+	wait_count(s, HARNESS_KEY_VP, "trigger", "crit-e", 1);
+	settle(s);
+	assert_int_equal(count(s, HARNESS_KEY_SECONDARY, NULL, "crit-e"), 1);
+	assert_true(harness_log_wait(&s->h, "event=escalation.fired", 1000));
+}
+
+/* Acknowledged, then OK at once: resolved at every level paged. */
+static void test_ack_then_ok(void **state)
+{
+	struct scenario *s = *state;
+	struct harness_response r;
+
+	raise_alarm(s, "crit-f", "ALARM", 0);
+	at(s, 16 * MIN);
+	wait_count(s, HARNESS_KEY_SECONDARY, "trigger", "crit-f", 1);
+
+	assert_int_equal(api(s, "crit-f", "acknowledge", &r), 200);
+	raise_alarm(s, "crit-f", "OK", 16 * MIN);
+
+	wait_count(s, HARNESS_KEY_PRIMARY, "resolve", "crit-f", 1);
+	wait_count(s, HARNESS_KEY_SECONDARY, "resolve", "crit-f", 1);
+	at(s, 60 * MIN);
+	settle(s);
+	assert_int_equal(count(s, HARNESS_KEY_MANAGER, NULL, "crit-f"), 0);
+
+	/* An acknowledgement for a resolved incident is ignored. */
+	assert_int_equal(api(s, "crit-f", "acknowledge", &r), 409);
+	assert_int_equal(webhook(s, "incident.acknowledged", "crit-f", "wh-3",
+				 HARNESS_WEBHOOK_SECRET, &r),
+			 200);
+	assert_non_null(strstr(r.body, "ignored"));
+}
+
+/* OK, then the acknowledgement: still resolved, nothing more paged. */
+static void test_ok_then_ack(void **state)
+{
+	struct scenario *s = *state;
+	struct harness_response r;
+
+	raise_alarm(s, "crit-g", "ALARM", 0);
+	at(s, 16 * MIN);
+	wait_count(s, HARNESS_KEY_SECONDARY, "trigger", "crit-g", 1);
+
+	raise_alarm(s, "crit-g", "OK", 16 * MIN);
+	assert_int_equal(webhook(s, "incident.acknowledged", "crit-g", "wh-4",
+				 HARNESS_WEBHOOK_SECRET, &r),
+			 200);
+	wait_count(s, HARNESS_KEY_PRIMARY, "resolve", "crit-g", 1);
+	wait_count(s, HARNESS_KEY_SECONDARY, "resolve", "crit-g", 1);
+	at(s, 60 * MIN);
+	settle(s);
+	assert_int_equal(count(s, HARNESS_KEY_MANAGER, NULL, "crit-g"), 0);
+	assert_int_equal(count(s, HARNESS_KEY_SECONDARY, "trigger", "crit-g"),
+			 1);
+}
+
+/* The wall clock stepped back an hour mid-escalation. */
+static void test_clock_back_fires_nothing_twice(void **state)
+{
+	struct scenario *s = *state;
+
+	raise_alarm(s, "crit-h", "ALARM", 0);
+	at(s, 20 * MIN);
+	wait_count(s, HARNESS_KEY_SECONDARY, "trigger", "crit-h", 1);
+
+	at(s, 20 * MIN - 60 * MIN);
+	at(s, 20 * MIN);
+	at(s, 30 * MIN);
+	wait_count(s, HARNESS_KEY_MANAGER, "trigger", "crit-h", 1);
+	settle(s);
+	assert_int_equal(count(s, HARNESS_KEY_SECONDARY, NULL, "crit-h"), 1);
+	assert_int_equal(count(s, HARNESS_KEY_MANAGER, NULL, "crit-h"), 1);
+	assert_int_equal(count(s, HARNESS_KEY_VP, NULL, "crit-h"), 1);
+}
+
+/* Muted, OK during the mute, mute ends: the resolve went out. */
+static void test_silence_never_holds_a_resolve(void **state)
+{
+	struct scenario *s = *state;
+
+	/* Paged before the window opens. */
+	raise_alarm(s, "db-primary", "ALARM", 0);
+	wait_count(s, HARNESS_KEY_PRIMARY, "trigger", "db-primary", 1);
+
+	at(s, 5 * MIN);
+	raise_alarm(s, "db-primary", "OK", 5 * MIN);
+	wait_count(s, HARNESS_KEY_PRIMARY, "resolve", "db-primary", 1);
+
+	at(s, 11 * MIN);
+	settle(s);
+	assert_int_equal(count(s, HARNESS_KEY_PRIMARY, "trigger", "db-primary"),
+			 1);
+}
+
+/* Firing through the window: paged when it ends, not before. */
+static void test_silence_end_pages_what_still_fires(void **state)
+{
+	struct scenario *s = *state;
+
+	at(s, 2 * MIN);
+	raise_alarm(s, "db-replica", "ALARM", 2 * MIN);
+	assert_true(harness_log_wait(&s->h, "why=silenced", 5000));
+	assert_int_equal(count(s, HARNESS_KEY_PRIMARY, NULL, "db-replica"), 0);
+
+	/* Silenced, then recovered: never paged at all. */
+	raise_alarm(s, "db-cache", "ALARM", 2 * MIN);
+	raise_alarm(s, "db-cache", "OK", 3 * MIN);
+
+	at(s, 9 * MIN);
+	assert_int_equal(count(s, HARNESS_KEY_PRIMARY, NULL, "db-replica"), 0);
+	at(s, 10 * MIN);
+	wait_count(s, HARNESS_KEY_PRIMARY, "trigger", "db-replica", 1);
+
+	/* Its escalation counts from the end of the silence. */
+	at(s, 24 * MIN);
+	settle(s);
+	assert_int_equal(count(s, HARNESS_KEY_SECONDARY, NULL, "db-replica"),
+			 0);
+	at(s, 25 * MIN);
+	wait_count(s, HARNESS_KEY_SECONDARY, "trigger", "db-replica", 1);
+	assert_int_equal(count(s, HARNESS_KEY_PRIMARY, NULL, "db-cache"), 0);
+}
+
+static void test_api_lists_and_needs_token(void **state)
+{
+	struct scenario *s = *state;
+	struct harness_response r;
+	const char *bad[] = {"Authorization: Bearer nope", NULL};
+	json_t *list;
+
+	raise_alarm(s, "crit-i", "ALARM", 0);
+	wait_count(s, HARNESS_KEY_PRIMARY, "trigger", "crit-i", 1);
+
+	assert_int_equal(harness_post(&s->h, "/api/incidents/x/acknowledge", "",
+				      0, bad, &r),
+			 0);
+	assert_int_equal(r.status, 401);
+	assert_int_equal(api(s, "no-such-alarm", "resolve", &r), 404);
+
+	assert_int_equal(harness_get(&s->h, "/api/incidents", &r), 0);
+	assert_int_equal(r.status, 401);
+	assert_int_equal(harness_get_auth(&s->h, "/api/incidents",
+					  HARNESS_API_TOKEN, &r),
+			 0);
+	assert_int_equal(r.status, 200);
+	list = json_loads(r.body, 0, NULL);
+	assert_int_equal(json_array_size(list), 1);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(list, 0), "next_deadline")),
+			    "2022-09-25T19:06:00.000Z");
+	json_decref(list);
+
+	assert_int_equal(api(s, "crit-i", "resolve", &r), 200);
+	wait_count(s, HARNESS_KEY_PRIMARY, "resolve", "crit-i", 1);
+}
+
+/* Silences through the API: set, listed, holding, lifted. */
+static void test_api_silence(void **state)
+{
+	struct scenario *s = *state;
+	const char *auth[] = {"Authorization: Bearer " HARNESS_API_TOKEN, NULL};
+	const char *bad = "{\"match\": {}, \"duration\": \"1h\"}";
+	const char *spec = "{\"name\": \"deploy\", \"match\": {\"name\":"
+			   " \"maint-*\"}, \"duration\": \"1h\"}";
+	struct harness_response r;
+	char path[64];
+
+	assert_int_equal(harness_post(&s->h, "/api/silences", bad, strlen(bad),
+				      auth, &r),
+			 0);
+	assert_int_equal(r.status, 400);
+
+	assert_int_equal(harness_post(&s->h, "/api/silences", spec,
+				      strlen(spec), auth, &r),
+			 0);
+	assert_int_equal(r.status, 201);
+	snprintf(path, sizeof(path), "/api/silences/%d", atoi(r.body));
+
+	assert_int_equal(
+		harness_get_auth(&s->h, "/api/silences", HARNESS_API_TOKEN, &r),
+		0);
+	assert_non_null(strstr(r.body, "maint-*"));
+
+	raise_alarm(s, "maint-x", "ALARM", 0);
+	assert_true(harness_log_wait(&s->h, "why=silenced", 5000));
+	raise_alarm(s, "crit-k", "ALARM", 0);
+	wait_count(s, HARNESS_KEY_PRIMARY, "trigger", "crit-k", 1);
+	assert_int_equal(count(s, HARNESS_KEY_PRIMARY, NULL, "maint-x"), 0);
+
+	/* Lifted early: what it held is paged now. */
+	assert_int_equal(harness_request(&s->h, "DELETE", path, auth, &r), 0);
+	assert_int_equal(r.status, 200);
+	wait_count(s, HARNESS_KEY_PRIMARY, "trigger", "maint-x", 1);
+	assert_int_equal(harness_request(&s->h, "DELETE", path, auth, &r), 0);
+	assert_int_equal(r.status, 404);
+}
+
+/* Runs the alertbridge binary with args; its exit status, output in out. */
+static int run_cli(struct scenario *s, const char *args, char *out, size_t size)
+{
+	char cmd[1024];
+	size_t len = 0;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "%s %s -c %s --url http://127.0.0.1:%d 2>&1",
+		 harness_binary(), args, s->h.config, s->h.port);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	while (len + 1 < size && fgets(out + len, (int)(size - len), p))
+		len = strlen(out);
+	return WEXITSTATUS(pclose(p));
+}
+
+/* The command line: list, then acknowledge through the API. */
+static void test_cli_lists_and_acknowledges(void **state)
+{
+	struct scenario *s = *state;
+	char out[4096] = "";
+	char key[256];
+	char args[400];
+
+	raise_alarm(s, "crit-j", "ALARM", 0);
+	wait_count(s, HARNESS_KEY_PRIMARY, "trigger", "crit-j", 1);
+	scenario_dedup_key("crit-j", key);
+
+	assert_int_equal(run_cli(s, "incidents", out, sizeof(out)), 0);
+	assert_non_null(strstr(out, key));
+	assert_non_null(strstr(out, "running"));
+	assert_non_null(strstr(out, "2022-09-25T19:06:00.000Z"));
+
+	snprintf(args, sizeof(args), "ack '%s'", key);
+	assert_int_equal(run_cli(s, args, out, sizeof(out)), 0);
+	assert_string_equal(out, "acknowledge\n");
+
+	out[0] = '\0';
+	assert_int_equal(run_cli(s, "incidents", out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "acknowledged"));
+
+	/* Twice is refused, and says why. */
+	assert_int_equal(run_cli(s, args, out, sizeof(out)), 1);
+	assert_non_null(strstr(out, "already acknowledged"));
+
+	at(s, 60 * MIN);
+	settle(s);
+	assert_int_equal(count(s, HARNESS_KEY_SECONDARY, "trigger", "crit-j"),
+			 0);
+	/* The API told PagerDuty too. */
+	assert_int_equal(count(s, HARNESS_KEY_PRIMARY, "acknowledge", "crit-j"),
+			 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+			test_critical_pages_the_whole_path, setup,
+			scenario_teardown),
+		cmocka_unit_test_setup_teardown(test_warning_never_pages_the_vp,
+						setup, scenario_teardown),
+		cmocka_unit_test_setup_teardown(test_webhook_ack_stops_it,
+						setup, scenario_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_wrongly_signed_ack_lets_it_go_on, setup,
+			scenario_teardown),
+		cmocka_unit_test_setup_teardown(test_restart_catches_up_once,
+						setup, scenario_teardown),
+		cmocka_unit_test_setup_teardown(test_ack_then_ok, setup,
+						scenario_teardown),
+		cmocka_unit_test_setup_teardown(test_ok_then_ack, setup,
+						scenario_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_clock_back_fires_nothing_twice, setup,
+			scenario_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_silence_never_holds_a_resolve, setup_silenced,
+			scenario_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_silence_end_pages_what_still_fires, setup_silenced,
+			scenario_teardown),
+		cmocka_unit_test_setup_teardown(test_api_lists_and_needs_token,
+						setup, scenario_teardown),
+		cmocka_unit_test_setup_teardown(test_cli_lists_and_acknowledges,
+						setup, scenario_teardown),
+		cmocka_unit_test_setup_teardown(test_api_silence, setup,
+						scenario_teardown),
+	};
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
