@@ -495,6 +495,122 @@ static void test_api_silence(void **state)
 	assert_int_equal(r.status, 404);
 }
 
+/* Replaces the one line that is exactly from in text; fails if none. */
+static char *replace_line(char *text, const char *from, const char *to)
+{
+	char *at = strstr(text, from);
+	size_t head;
+	char *out;
+
+	assert_non_null(at);
+	head = (size_t)(at - text);
+	out = malloc(strlen(text) - strlen(from) + strlen(to) + 1);
+	memcpy(out, text, head);
+	strcpy(out + head, to);
+	strcat(out, at + strlen(from));
+	free(text);
+	return out;
+}
+
+static int setup_example(void **state)
+{
+	struct scenario *s = calloc(1, sizeof(*s));
+	char line[512];
+	char *yaml;
+	FILE *f;
+
+	*state = s;
+	if (!s || scenario_prepare_clocked(s) < 0)
+		return -1;
+
+	/* The example as shipped; only where it runs and sends changes. */
+	yaml = harness_slurp(SOURCE_DIR "/config/alertbridge.yaml", NULL);
+	yaml = replace_line(yaml, "listen: 127.0.0.1:8080\n",
+			    "listen: 127.0.0.1:0\n");
+	snprintf(line, sizeof(line), "state_dir: %s\n", s->h.state_dir);
+	yaml = replace_line(yaml, "state_dir: /var/lib/alertbridge\n", line);
+	yaml = replace_line(
+		yaml,
+		"    - arn:aws:sns:us-east-1:123456789012:ghostline-alerts\n",
+		"    - " SCENARIO_TOPIC "\n");
+	snprintf(line, sizeof(line), "  cert_dir: %s\n", s->h.cert_dir);
+	yaml = replace_line(yaml, "  # cert_dir: /etc/alertbridge/certs\n",
+			    line);
+	snprintf(line, sizeof(line), "  events_url: %s\n", fakepd_url(s->pd));
+	yaml = replace_line(
+		yaml, "  events_url: https://events.pagerduty.com/v2/enqueue\n",
+		line);
+
+	f = fopen(s->h.config, "w");
+	fprintf(f, "%stesting:\n  clock_file: %s\n", yaml, s->clock_file);
+	fclose(f);
+	free(yaml);
+
+	setenv("ALERTBRIDGE_KEY_PRIMARY", HARNESS_KEY_PRIMARY, 1);
+	setenv("ALERTBRIDGE_KEY_SECONDARY", HARNESS_KEY_SECONDARY, 1);
+	setenv("ALERTBRIDGE_KEY_ENGINEERING_MANAGER", HARNESS_KEY_MANAGER, 1);
+	setenv("ALERTBRIDGE_KEY_VP", HARNESS_KEY_VP, 1);
+	return harness_start(&s->h) == 0 ? 0 : -1;
+}
+
+/*
+ * The example configuration's own runbook, end to end: a production
+ * alarm escalates on time to the VP, across a restart, and its OK
+ * resolves every level.
+ */
+static void test_example_configuration_runbook(void **state)
+{
+	struct scenario *s = *state;
+
+	raise_alarm(s, "prod-api-latency", "ALARM", 0);
+	wait_count(s, HARNESS_KEY_PRIMARY, "trigger", "prod-api-latency", 1);
+
+	at(s, 10 * MIN);
+	assert_int_equal(harness_stop(&s->h), 0);
+	at(s, 15 * MIN);
+	assert_int_equal(harness_start(&s->h), 0);
+	wait_count(s, HARNESS_KEY_SECONDARY, "trigger", "prod-api-latency", 1);
+
+	at(s, 30 * MIN);
+	wait_count(s, HARNESS_KEY_MANAGER, "trigger", "prod-api-latency", 1);
+	wait_count(s, HARNESS_KEY_VP, "trigger", "prod-api-latency", 1);
+
+	raise_alarm(s, "prod-api-latency", "OK", 31 * MIN);
+	wait_count(s, HARNESS_KEY_PRIMARY, "resolve", "prod-api-latency", 1);
+	wait_count(s, HARNESS_KEY_SECONDARY, "resolve", "prod-api-latency", 1);
+	wait_count(s, HARNESS_KEY_MANAGER, "resolve", "prod-api-latency", 1);
+	wait_count(s, HARNESS_KEY_VP, "resolve", "prod-api-latency", 1);
+	settle(s);
+	assert_int_equal(
+		count(s, HARNESS_KEY_SECONDARY, "trigger", "prod-api-latency"),
+		1);
+}
+
+/* Acknowledged, then unacknowledged: the chain resumes where it stood. */
+static void test_unacknowledged_resumes(void **state)
+{
+	struct scenario *s = *state;
+	struct harness_response r;
+
+	raise_alarm(s, "crit-l", "ALARM", 0);
+	at(s, 5 * MIN);
+	assert_int_equal(webhook(s, "incident.acknowledged", "crit-l", "wh-5",
+				 HARNESS_WEBHOOK_SECRET, &r),
+			 200);
+	at(s, 20 * MIN);
+	assert_int_equal(webhook(s, "incident.unacknowledged", "crit-l", "wh-6",
+				 HARNESS_WEBHOOK_SECRET, &r),
+			 200);
+	assert_string_equal(r.body, "unacknowledge\n");
+	wait_count(s, HARNESS_KEY_SECONDARY, "trigger", "crit-l", 1);
+
+	/* A webhook about an incident we do not know is ignored. */
+	assert_int_equal(webhook(s, "incident.acknowledged", "nobody-knows",
+				 "wh-7", HARNESS_WEBHOOK_SECRET, &r),
+			 200);
+	assert_non_null(strstr(r.body, "ignored"));
+}
+
 /* Runs the alertbridge binary with args; its exit status, output in out. */
 static int run_cli(struct scenario *s, const char *args, char *out, size_t size)
 {
@@ -583,6 +699,11 @@ int main(void)
 						setup, scenario_teardown),
 		cmocka_unit_test_setup_teardown(test_api_silence, setup,
 						scenario_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_example_configuration_runbook, setup_example,
+			scenario_teardown),
+		cmocka_unit_test_setup_teardown(test_unacknowledged_resumes,
+						setup, scenario_teardown),
 	};
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);

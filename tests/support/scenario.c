@@ -47,7 +47,7 @@ int scenario_start(struct scenario *s, const char *extra_yaml)
 	return r < 0 ? r : harness_start(&s->h);
 }
 
-int scenario_start_escalation(struct scenario *s, const char *extra_yaml)
+int scenario_prepare_clocked(struct scenario *s)
 {
 	int r = prepare(s);
 
@@ -55,7 +55,13 @@ int scenario_start_escalation(struct scenario *s, const char *extra_yaml)
 		return r;
 
 	snprintf(s->clock_file, sizeof(s->clock_file), "%s/clock", s->h.dir);
-	r = scenario_set_clock(s, 0);
+	return scenario_set_clock(s, 0);
+}
+
+int scenario_start_escalation(struct scenario *s, const char *extra_yaml)
+{
+	int r = scenario_prepare_clocked(s);
+
 	if (r == 0)
 		r = harness_write_escalation_config(
 			&s->h, fakepd_url(s->pd), s->clock_file,

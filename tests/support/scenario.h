@@ -46,6 +46,13 @@ void scenario_finish(struct scenario *s);
  */
 int scenario_start_escalation(struct scenario *s, const char *extra_yaml);
 
+/*
+ * Everything scenario_start_escalation() does but the configuration and
+ * the start: for a test that writes its own configuration (using
+ * h.state_dir, h.cert_dir, clock_file) and then calls harness_start().
+ */
+int scenario_prepare_clocked(struct scenario *s);
+
 /* Sets the daemon's clock to the scenario's instant plus offset_ms. */
 int scenario_set_clock(struct scenario *s, int64_t offset_ms);
 
