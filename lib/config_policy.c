@@ -416,17 +416,7 @@ void schema_load_silences(struct loader *ld, struct ynode *node)
 				.name = name->text, .node = name, .index = i};
 	}
 
-	tree_find_duplicates(names, n_names);
-	for (size_t i = 0; i < n_names; i++) {
-		char hint[HINT_MAX];
-
-		if (!names[i].first)
-			continue;
-		snprintf(hint, sizeof(hint), "first used at line %d, column %d",
-			 names[i].first->line, names[i].first->column);
-		tree_report(ld, names[i].node, hint,
-			    "duplicate silence name '%s'", names[i].name);
-	}
+	tree_report_duplicates(ld, names, n_names, "silence name");
 	free(names);
 }
 

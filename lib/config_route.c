@@ -296,70 +296,83 @@ oom:
 	free(pattern);
 }
 
+static int kind_index(const char *name, unsigned int *ret_index)
+{
+	enum alert_kind kind;
+	int r = alert_kind_from_name(name, &kind);
+
+	if (r == 0)
+		*ret_index = (unsigned int)kind;
+	return r;
+}
+
+static int state_index(const char *name, unsigned int *ret_index)
+{
+	enum alert_state state;
+	int r = alert_state_from_name(name, &state);
+
+	if (r == 0)
+		*ret_index = (unsigned int)state;
+	return r;
+}
+
+/*
+ * A name or a list of names (kinds, states) as bits of their indexes;
+ * each unknown name is reported with the known ones as the hint.
+ */
+static void load_name_bits(struct loader *ld, const struct ynode *node,
+			   const char *key, const char *section,
+			   const char *const *names, size_t n_names,
+			   int (*lookup)(const char *, unsigned int *),
+			   const char *what, unsigned int *ret_bits)
+{
+	unsigned int bits = 0;
+	char hint[HINT_MAX];
+	char known[32];
+
+	if (!value_expect_list(ld, node, key, section))
+		return;
+
+	snprintf(known, sizeof(known), "the %ss are", key);
+	for (size_t i = 0; i < value_count(node); i++) {
+		const struct ynode *item = value_item(node, i);
+		const char *text = tree_scalar_text(ld, item, key, section);
+		unsigned int index;
+
+		if (!text)
+			continue;
+		if (lookup(text, &index) == 0 && index < n_names)
+			bits |= 1u << index;
+		else
+			tree_report(ld, item,
+				    tree_hint_names(hint, text, names, n_names,
+						    known),
+				    "'%s' in %s: unknown %s '%s'", key, section,
+				    what, text);
+	}
+	*ret_bits = bits;
+}
+
 static void load_kinds(struct loader *ld, const struct ynode *node,
 		       const char *section, unsigned int *ret_bits)
 {
 	const char *names[ALERT_KIND_COUNT];
-	unsigned int bits = 0;
-	char hint[HINT_MAX];
 
 	for (size_t k = 0; k < ALERT_KIND_COUNT; k++)
 		names[k] = alert_kind_name((enum alert_kind)k);
-	if (!value_expect_list(ld, node, "kind", section))
-		return;
-
-	for (size_t i = 0; i < value_count(node); i++) {
-		const struct ynode *item = value_item(node, i);
-		const char *text = tree_scalar_text(ld, item, "kind", section);
-		enum alert_kind kind;
-
-		if (!text)
-			continue;
-		if (alert_kind_from_name(text, &kind) == 0 &&
-		    kind < ALERT_KIND_COUNT)
-			bits |= 1u << kind;
-		else
-			tree_report(ld, item,
-				    tree_hint_names(hint, text, names,
-						    ALERT_KIND_COUNT,
-						    "the kinds are"),
-				    "'kind' in %s: unknown alert kind '%s'",
-				    section, text);
-	}
-	*ret_bits = bits;
+	load_name_bits(ld, node, "kind", section, names, ALERT_KIND_COUNT,
+		       kind_index, "alert kind", ret_bits);
 }
 
 static void load_states(struct loader *ld, const struct ynode *node,
 			const char *section, unsigned int *ret_bits)
 {
 	const char *names[ALERT_STATE_COUNT];
-	unsigned int bits = 0;
-	char hint[HINT_MAX];
 
 	for (size_t s = 0; s < ALERT_STATE_COUNT; s++)
 		names[s] = alert_state_name((enum alert_state)s);
-	if (!value_expect_list(ld, node, "state", section))
-		return;
-
-	for (size_t i = 0; i < value_count(node); i++) {
-		const struct ynode *item = value_item(node, i);
-		const char *text = tree_scalar_text(ld, item, "state", section);
-		enum alert_state state;
-
-		if (!text)
-			continue;
-		if (alert_state_from_name(text, &state) == 0 &&
-		    state < ALERT_STATE_COUNT)
-			bits |= 1u << state;
-		else
-			tree_report(ld, item,
-				    tree_hint_names(hint, text, names,
-						    ALERT_STATE_COUNT,
-						    "the states are"),
-				    "'state' in %s: unknown alarm state '%s'",
-				    section, text);
-	}
-	*ret_bits = bits;
+	load_name_bits(ld, node, "state", section, names, ALERT_STATE_COUNT,
+		       state_index, "alarm state", ret_bits);
 }
 
 static void load_dimensions(struct loader *ld, struct ynode *node,
@@ -532,17 +545,7 @@ void schema_load_routes(struct loader *ld, struct ynode *node)
 				.name = name->text, .node = name, .index = i};
 	}
 
-	tree_find_duplicates(names, n_names);
-	for (size_t i = 0; i < n_names; i++) {
-		char hint[HINT_MAX];
-
-		if (!names[i].first)
-			continue;
-		snprintf(hint, sizeof(hint), "first used at line %d, column %d",
-			 names[i].first->line, names[i].first->column);
-		tree_report(ld, names[i].node, hint,
-			    "duplicate route name '%s'", names[i].name);
-	}
+	tree_report_duplicates(ld, names, n_names, "route name");
 	free(names);
 }
 

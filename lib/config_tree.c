@@ -612,6 +612,22 @@ void tree_find_duplicates(struct tree_named *v, size_t n)
 	qsort(v, n, sizeof(*v), named_by_index);
 }
 
+void tree_report_duplicates(struct loader *ld, struct tree_named *v, size_t n,
+			    const char *what)
+{
+	tree_find_duplicates(v, n);
+	for (size_t i = 0; i < n; i++) {
+		char hint[HINT_MAX];
+
+		if (!v[i].first)
+			continue;
+		snprintf(hint, sizeof(hint), "first used at line %d, column %d",
+			 v[i].first->line, v[i].first->column);
+		tree_report(ld, v[i].node, hint, "duplicate %s '%s'", what,
+			    v[i].name);
+	}
+}
+
 /* Reports keys that are not text and duplicate keys, marking them skip. */
 void tree_check_keys(struct loader *ld, struct ynode *map, const char *section)
 {

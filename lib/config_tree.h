@@ -182,4 +182,8 @@ struct tree_named {
 
 void tree_find_duplicates(struct tree_named *v, size_t n);
 
+/* Finds the duplicates and reports each as "duplicate WHAT 'name'". */
+void tree_report_duplicates(struct loader *ld, struct tree_named *v, size_t n,
+			    const char *what);
+
 #endif

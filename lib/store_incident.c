@@ -117,6 +117,54 @@ static sqlite3_stmt *stmt_get(struct store *store, enum incident_stmt which)
 	return stmt;
 }
 
+/*
+ * Steps stmt (bound by the caller) and reads each row into a growing
+ * array of item_size elements; on failure frees what was read with
+ * release (which takes the array and its count).
+ */
+static int collect(sqlite3_stmt *stmt, size_t item_size,
+		   int (*read)(sqlite3_stmt *stmt, void *item),
+		   void (*release)(void *items, size_t n), void **ret_items,
+		   size_t *ret_n)
+{
+	char *items = NULL;
+	size_t n = 0;
+	size_t cap = 0;
+	int rc;
+	int r = 0;
+
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (n == cap) {
+			size_t want = cap ? cap * 2 : 8;
+			char *grown = realloc(items, want * item_size);
+
+			if (!grown) {
+				r = -ENOMEM;
+				break;
+			}
+			memset(grown + cap * item_size, 0,
+			       (want - cap) * item_size);
+			items = grown;
+			cap = want;
+		}
+		r = read(stmt, items + n * item_size);
+		n++;
+		if (r < 0)
+			break;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_errno(rc);
+	sqlite3_reset(stmt);
+
+	if (r < 0) {
+		release(items, n);
+		return r;
+	}
+	*ret_items = items;
+	*ret_n = n;
+	return 0;
+}
+
 void store_incident_release(struct store_incident *incident)
 {
 	if (!incident)
@@ -335,37 +383,25 @@ int store_incident_next_deadline(struct store *store, int64_t *ret_ms)
 	return 0;
 }
 
+static int incident_read_item(sqlite3_stmt *stmt, void *item)
+{
+	return incident_read(stmt, item);
+}
+
+static void incidents_release(void *items, size_t n)
+{
+	store_incidents_free(items, n);
+}
+
 int store_incident_list_open(struct store *store, size_t max,
 			     struct store_incident **ret_incidents,
 			     size_t *ret_n)
 {
 	sqlite3_stmt *stmt = stmt_get(store, INC_LIST_OPEN);
-	struct store_incident *list = calloc(max ? max : 1, sizeof(*list));
-	size_t n = 0;
-	int rc = SQLITE_DONE;
-	int r = 0;
-
-	if (!list)
-		return -ENOMEM;
 
 	sqlite3_bind_int64(stmt, 1, (sqlite3_int64)max);
-	while (n < max && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		r = incident_read(stmt, &list[n]);
-		if (r < 0)
-			break;
-		n++;
-	}
-	if (r == 0 && n < max && rc != SQLITE_DONE)
-		r = store_errno(rc);
-	sqlite3_reset(stmt);
-
-	if (r < 0) {
-		store_incidents_free(list, n);
-		return r;
-	}
-	*ret_incidents = list;
-	*ret_n = n;
-	return 0;
+	return collect(stmt, sizeof(**ret_incidents), incident_read_item,
+		       incidents_release, (void **)ret_incidents, ret_n);
 }
 
 int store_page_add(struct store *store, const char *dedup_key,
@@ -394,54 +430,33 @@ void store_pages_free(struct store_page *pages, size_t n)
 	free(pages);
 }
 
+static int page_read(sqlite3_stmt *stmt, void *item)
+{
+	struct store_page *page = item;
+
+	*page = (struct store_page){
+		.level_key = store_column_strdup(stmt, 0),
+		.target = store_column_strdup(stmt, 1),
+		.step = (unsigned int)sqlite3_column_int(stmt, 2),
+		.pass = (unsigned int)sqlite3_column_int(stmt, 3),
+		.paged_ms = sqlite3_column_int64(stmt, 4),
+	};
+	return page->level_key && page->target ? 0 : -ENOMEM;
+}
+
+static void pages_release(void *items, size_t n)
+{
+	store_pages_free(items, n);
+}
+
 int store_pages_open(struct store *store, const char *dedup_key,
 		     struct store_page **ret_pages, size_t *ret_n)
 {
 	sqlite3_stmt *stmt = stmt_get(store, INC_PAGES_OPEN);
-	struct store_page *pages = NULL;
-	size_t n = 0;
-	size_t cap = 0;
-	int rc;
-	int r = 0;
 
 	store_bind_text(stmt, 1, dedup_key);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		if (n == cap) {
-			size_t want = cap ? cap * 2 : 8;
-			struct store_page *grown =
-				realloc(pages, want * sizeof(*pages));
-
-			if (!grown) {
-				r = -ENOMEM;
-				break;
-			}
-			pages = grown;
-			cap = want;
-		}
-		pages[n] = (struct store_page){
-			.level_key = store_column_strdup(stmt, 0),
-			.target = store_column_strdup(stmt, 1),
-			.step = (unsigned int)sqlite3_column_int(stmt, 2),
-			.pass = (unsigned int)sqlite3_column_int(stmt, 3),
-			.paged_ms = sqlite3_column_int64(stmt, 4),
-		};
-		n++;
-		if (!pages[n - 1].level_key || !pages[n - 1].target) {
-			r = -ENOMEM;
-			break;
-		}
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = store_errno(rc);
-	sqlite3_reset(stmt);
-
-	if (r < 0) {
-		store_pages_free(pages, n);
-		return r;
-	}
-	*ret_pages = pages;
-	*ret_n = n;
-	return 0;
+	return collect(stmt, sizeof(**ret_pages), page_read, pages_release,
+		       (void **)ret_pages, ret_n);
 }
 
 int store_pages_resolve(struct store *store, const char *dedup_key,
@@ -524,54 +539,33 @@ void store_silences_free(struct store_silence *silences, size_t n)
 	free(silences);
 }
 
+static int silence_read(sqlite3_stmt *stmt, void *item)
+{
+	struct store_silence *silence = item;
+
+	*silence = (struct store_silence){
+		.id = sqlite3_column_int64(stmt, 0),
+		.name = store_column_strdup(stmt, 1),
+		.spec = store_column_strdup(stmt, 2),
+		.start_ms = sqlite3_column_int64(stmt, 3),
+		.end_ms = sqlite3_column_int64(stmt, 4),
+	};
+	return silence->spec ? 0 : -ENOMEM;
+}
+
+static void silences_release(void *items, size_t n)
+{
+	store_silences_free(items, n);
+}
+
 int store_silence_list(struct store *store, int64_t now_ms,
 		       struct store_silence **ret_silences, size_t *ret_n)
 {
 	sqlite3_stmt *stmt = stmt_get(store, INC_SILENCE_LIST);
-	struct store_silence *list = NULL;
-	size_t n = 0;
-	size_t cap = 0;
-	int rc;
-	int r = 0;
 
 	sqlite3_bind_int64(stmt, 1, now_ms);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		if (n == cap) {
-			size_t want = cap ? cap * 2 : 8;
-			struct store_silence *grown =
-				realloc(list, want * sizeof(*list));
-
-			if (!grown) {
-				r = -ENOMEM;
-				break;
-			}
-			list = grown;
-			cap = want;
-		}
-		list[n] = (struct store_silence){
-			.id = sqlite3_column_int64(stmt, 0),
-			.name = store_column_strdup(stmt, 1),
-			.spec = store_column_strdup(stmt, 2),
-			.start_ms = sqlite3_column_int64(stmt, 3),
-			.end_ms = sqlite3_column_int64(stmt, 4),
-		};
-		n++;
-		if (!list[n - 1].spec) {
-			r = -ENOMEM;
-			break;
-		}
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = store_errno(rc);
-	sqlite3_reset(stmt);
-
-	if (r < 0) {
-		store_silences_free(list, n);
-		return r;
-	}
-	*ret_silences = list;
-	*ret_n = n;
-	return 0;
+	return collect(stmt, sizeof(**ret_silences), silence_read,
+		       silences_release, (void **)ret_silences, ret_n);
 }
 
 int store_silence_delete(struct store *store, int64_t id, bool *ret_found)
