@@ -184,7 +184,8 @@ static void usage_serve(FILE *out)
 	fprintf(out,
 		"Usage: alertbridge serve [-c FILE] [--not-production]"
 		" [--port-file FILE]\n"
-		"                         [--log-level LEVEL]\n"
+		"                         [--log-level LEVEL]"
+		" [--log-target TARGET]\n"
 		"\n"
 		"Runs the daemon. Without -c it reads %s, or the\n"
 		"example configuration built in when that file is absent.\n"
@@ -193,7 +194,10 @@ static void usage_serve(FILE *out)
 		"  --not-production     allow the test-only settings of a\n"
 		"                       testing: section (refused otherwise)\n"
 		"  --port-file FILE     write the bound port here once ready\n"
-		"  --log-level LEVEL    debug, info, warning or error\n",
+		"  --log-level LEVEL    debug, info, warning or error\n"
+		"  --log-target TARGET  journal, console or auto (the\n"
+		"                       journal when standard error is\n"
+		"                       systemd's journal stream)\n",
 		COMMANDS_DEFAULT_CONFIG);
 }
 
@@ -227,9 +231,11 @@ int command_serve(int argc, char **argv)
 		{"not-production", no_argument, NULL, 'N'},
 		{"port-file", required_argument, NULL, 'P'},
 		{"log-level", required_argument, NULL, 'L'},
+		{"log-target", required_argument, NULL, 'T'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
+	enum log_target log_target = LOG_TARGET_AUTO;
 	const char *config_path = NULL;
 	const char *port_file = NULL;
 	struct config *config = NULL;
@@ -261,6 +267,13 @@ int command_serve(int argc, char **argv)
 			}
 			log_set_level(level);
 			break;
+		case 'T':
+			if (log_target_from_name(optarg, &log_target) < 0) {
+				fprintf(stderr, "unknown log target: %s\n",
+					optarg);
+				return EXIT_FAILURE;
+			}
+			break;
 		case 'h':
 			usage_serve(stdout);
 			return EXIT_SUCCESS;
@@ -270,6 +283,7 @@ int command_serve(int argc, char **argv)
 		}
 	}
 
+	log_set_target(log_target);
 	if (commands_load_config(config_path, &config) < 0)
 		return EXIT_FAILURE;
 	app.config = config;
