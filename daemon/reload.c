@@ -45,14 +45,19 @@ static int keep_text(const char *key, const char *running, char **next)
 	return 0;
 }
 
-static void keep_number(const char *key, long long running, long long *next)
+/* Gives *next running's number back, logging the change; unit is
+ * appended to the values logged ("s", or ""). */
+static void keep_number(const char *key, const char *unit, long long running,
+			long long *next)
 {
-	char was[24];
-	char wanted[24];
+	char was[32];
+	char wanted[32];
 
 	if (running == *next)
 		return;
-	warn_kept(key, log_int(was, running), log_int(wanted, *next));
+	snprintf(was, sizeof(was), "%lld%s", running, unit);
+	snprintf(wanted, sizeof(wanted), "%lld%s", *next, unit);
+	warn_kept(key, was, wanted);
 	*next = running;
 }
 
@@ -97,10 +102,10 @@ int reload_check(const struct config *running, struct config *next,
 	if (r < 0)
 		return r;
 
-	keep_number("limits.max_connections", running->max_connections,
+	keep_number("limits.max_connections", "", running->max_connections,
 		    &connections);
-	keep_number("limits.connection_timeout", running->connection_timeout_s,
-		    &timeout);
+	keep_number("limits.connection_timeout", "s",
+		    running->connection_timeout_s, &timeout);
 	next->listen_port = (int)port;
 	next->max_connections = (unsigned int)connections;
 	next->connection_timeout_s = (unsigned int)timeout;

@@ -315,12 +315,8 @@ static void reload(struct service *s)
 		goto out;
 	}
 
-	if (next->testing)
-		warn_testing(next);
-	log_targets(next);
 	snprintf(count, sizeof(count), "%zu", next->n_targets);
 	snprintf(routes, sizeof(routes), "%zu", next->n_routes);
-
 	r = app_config_swap(&s->app, next);
 	next = NULL;
 	if (r < 0) {
@@ -335,6 +331,11 @@ static void reload(struct service *s)
 	}
 
 	s->reload_note[0] = '\0';
+	app_config_release(&s->app, running);
+	running = app_config_acquire(&s->app);
+	if (running->testing)
+		warn_testing(running);
+	log_targets(running);
 	LOG(LOG_LEVEL_INFO, "config.reloaded", {"file", source},
 	    {"targets", count}, {"routes", routes});
 
