@@ -250,6 +250,7 @@ static void test_bad_inputs(void **state)
 	const char *mismatch[] = {"x-amz-sns-message-type: "
 				  "SubscriptionConfirmation",
 				  NULL};
+	const char *xml_type[] = {"Content-Type: application/xml", NULL};
 	char *big = malloc(600 * 1024 + 1);
 	char *body;
 	json_t *env;
@@ -270,6 +271,16 @@ static void test_bad_inputs(void **state)
 				   "hi", 2);
 	assert_int_equal(post(s, body, &r), 403);
 	assert_non_null(strstr(r.body, "allow-list"));
+	free(body);
+
+	/* A content type SNS never sends: refused unread, and counted. */
+	body = signed_notification(s, "type-1", SCENARIO_TOPIC, "hi", 2);
+	assert_int_equal(
+		harness_post(&s->h, "/sns", body, strlen(body), xml_type, &r),
+		0);
+	assert_int_equal(r.status, 415);
+	assert_true(harness_metric(&s->h, "alertbridge_sns_rejected_total"
+					  "{reason=\"content_type\"}") == 1);
 	free(body);
 
 	/* Headers that disagree with the body. */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -361,6 +362,14 @@ static size_t on_body(char *data, size_t size, size_t n, void *userdata)
 	return size * n;
 }
 
+static bool has_content_type(const char *const *headers)
+{
+	for (; headers && *headers; headers++)
+		if (strncasecmp(*headers, "Content-Type:", 13) == 0)
+			return true;
+	return false;
+}
+
 static int request(struct harness *h, const char *path, const char *body,
 		   size_t len, const char *const *headers,
 		   struct harness_response *ret)
@@ -382,9 +391,10 @@ static int request(struct harness *h, const char *path, const char *body,
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, ret);
 
-	if (body) {
+	if (body && !has_content_type(headers))
 		list = curl_slist_append(list, "Content-Type: text/plain;"
 					       " charset=UTF-8");
+	if (body) {
 		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
 				 (curl_off_t)len);

@@ -71,7 +71,10 @@ struct harness_response {
 	char body[4096];
 };
 
-/* POSTs body to path with optional extra header lines (NULL-ended). */
+/*
+ * POSTs body to path with optional extra header lines (NULL-ended); the
+ * Content-Type is SNS's text/plain unless a header line gives one.
+ */
 int harness_post(struct harness *h, const char *path, const char *body,
 		 size_t len, const char *const *headers,
 		 struct harness_response *ret);
