@@ -172,9 +172,7 @@ static int send_page(struct store *store, const struct store_incident *inc,
 		    {"alert", inc->alert_name}, {"policy", inc->policy},
 		    {"level", log_int(text, page->step + 1)},
 		    {"target", page->target->name},
-		    {"late_ms", lateness > PAGER_LATE_MS
-					? log_int(late, lateness)
-					: NULL});
+		    {"late_ms", log_int(late, lateness)});
 	}
 out:
 	free(level_key);
@@ -509,7 +507,8 @@ out:
 
 /* One incident whose deadline came: a silence ended or steps are due. */
 static int tick_one(struct store *store, const struct config *config,
-		    const char *dedup_key, int64_t now_ms, bool *ret_queued)
+		    const char *dedup_key, int64_t now_ms,
+		    struct pager_tick_result *ret)
 {
 	struct store_incident inc = {0};
 	struct escalation_page pages[ESCALATION_PAGES_MAX];
@@ -530,7 +529,7 @@ static int tick_one(struct store *store, const struct config *config,
 		LOG(LOG_LEVEL_INFO, "silence.ended", {"dedup_key", dedup_key},
 		    {"alert", inc.alert_name});
 		r = start_paging(store, config, &inc, "silence ended", now_ms);
-		*ret_queued = true;
+		ret->queued = true;
 		goto put;
 	}
 
@@ -546,11 +545,15 @@ static int tick_one(struct store *store, const struct config *config,
 	state = esc_state_of(&inc);
 	escalation_tick(policy, severity_of(&inc), now_ms, &state, pages, &n);
 	esc_state_store(&inc, &state, policy);
-	for (size_t i = 0; i < n && r == 0; i++)
+	for (size_t i = 0; i < n && r == 0; i++) {
 		r = send_page(store, &inc, &pages[i], true, "escalation",
 			      now_ms);
+		if (now_ms - pages[i].due_ms > ret->late_ms)
+			ret->late_ms = now_ms - pages[i].due_ms;
+	}
 	if (n > 0)
-		*ret_queued = true;
+		ret->queued = true;
+	ret->steps_fired += n;
 put:
 	if (r == 0)
 		r = store_incident_put(store, &inc);
@@ -559,19 +562,19 @@ put:
 }
 
 int pager_tick(struct store *store, const struct config *config, int64_t now_ms,
-	       size_t max, bool *ret_queued)
+	       size_t max, struct pager_tick_result *ret)
 {
 	char **keys = NULL;
 	size_t n = 0;
 	int r;
 
-	*ret_queued = false;
+	*ret = (struct pager_tick_result){0};
 	r = store_incident_due(store, now_ms, max, &keys, &n);
 	if (r < 0)
 		return r;
 
 	for (size_t i = 0; i < n && r == 0; i++)
-		r = tick_one(store, config, keys[i], now_ms, ret_queued);
+		r = tick_one(store, config, keys[i], now_ms, ret);
 
 	for (size_t i = 0; i < n; i++)
 		free(keys[i]);

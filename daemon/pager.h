@@ -71,12 +71,19 @@ int pager_command(struct store *store, const struct config *config,
 		  const char *source, const char *actor, int64_t now_ms,
 		  struct pager_result *ret);
 
+/* What one pager_tick() did. */
+struct pager_tick_result {
+	bool queued;        /* outbox rows were added */
+	size_t steps_fired; /* escalation steps paged */
+	int64_t late_ms;    /* how late the latest of them fired */
+};
+
 /*
  * Fires every escalation step and every silence end due at now_ms, at
- * most max incidents; *ret_queued is set when rows were added.
+ * most max incidents, and says what it did in *ret.
  */
 int pager_tick(struct store *store, const struct config *config, int64_t now_ms,
-	       size_t max, bool *ret_queued);
+	       size_t max, struct pager_tick_result *ret);
 
 const char *pager_command_name(enum pager_command command);
 

@@ -45,6 +45,12 @@ struct writer {
 	int64_t next_prune_ms;
 	int64_t next_schedule_mono;
 	atomic_llong heartbeat_mono; /* 0 until the first pass is done */
+
+	/* From start until nothing is overdue: what fell due while the
+	 * daemon was down, fired late. */
+	bool catching_up;
+	size_t caught_up_steps;
+	int64_t caught_up_late_ms;
 };
 
 static int apply_subscription(struct writer *writer, struct writer_item *item,
@@ -222,13 +228,13 @@ static bool commit_batch(struct writer *writer, struct writer_item *batch)
 static bool tick(struct writer *writer, const struct config *config,
 		 int64_t now_ms)
 {
-	bool queued = false;
+	struct pager_tick_result result = {0};
 	int r;
 
 	r = store_begin(writer->store);
 	if (r == 0)
 		r = pager_tick(writer->store, config, now_ms, WRITER_TICK_MAX,
-			       &queued);
+			       &result);
 	if (r == 0)
 		r = store_commit(writer->store);
 	if (r < 0) {
@@ -239,9 +245,30 @@ static bool tick(struct writer *writer, const struct config *config,
 		return false;
 	}
 
-	if (queued && writer->app->delivery)
+	if (writer->catching_up) {
+		writer->caught_up_steps += result.steps_fired;
+		if (result.late_ms > writer->caught_up_late_ms)
+			writer->caught_up_late_ms = result.late_ms;
+	}
+	if (result.queued && writer->app->delivery)
 		delivery_wake(writer->app->delivery);
 	return true;
+}
+
+/* The first time nothing is overdue after start: says what was late. */
+static void catch_up_done(struct writer *writer)
+{
+	char steps[24];
+	char late[24];
+
+	writer->catching_up = false;
+	if (writer->caught_up_steps == 0)
+		return;
+	LOG(LOG_LEVEL_WARNING, "escalation.catch_up",
+	    {"steps", log_int(steps, (int64_t)writer->caught_up_steps)},
+	    {"late_ms", log_int(late, writer->caught_up_late_ms)},
+	    {"detail", "fired the steps that fell due while the daemon was"
+		       " not running"});
 }
 
 /*
@@ -261,8 +288,14 @@ static int64_t schedule(struct writer *writer)
 	prune_seen(writer, config, now);
 
 	for (int rounds = 0; rounds < 16; rounds++) {
-		if (store_incident_next_deadline(writer->store, &next) < 0 ||
-		    next > now || !tick(writer, config, now))
+		if (store_incident_next_deadline(writer->store, &next) < 0)
+			break;
+		if (next > now) {
+			if (writer->catching_up)
+				catch_up_done(writer);
+			break;
+		}
+		if (!tick(writer, config, now))
 			break;
 	}
 
@@ -382,6 +415,7 @@ int writer_start(struct app *app, struct writer **ret_writer)
 		return -ENOMEM;
 
 	writer->app = app;
+	writer->catching_up = true;
 	config = app_config_acquire(app);
 	r = store_open(config->state_dir, &writer->store);
 	app_config_release(app, config);

@@ -10,7 +10,8 @@
  * The same thread is the escalation scheduler: between batches it fires
  * the steps and silence ends that fell due (pager_tick()), waiting on the
  * monotonic clock for the earliest stored deadline, so that they share
- * the one writer with ingest.
+ * the one writer with ingest. After a start it logs what it fired late
+ * (escalation.catch_up).
  */
 #ifndef ALERTBRIDGE_WRITER_H
 #define ALERTBRIDGE_WRITER_H

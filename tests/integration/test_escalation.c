@@ -301,7 +301,11 @@ static void test_restart_catches_up_once(void **state)
 	wait_count(s, HARNESS_KEY_VP, "trigger", "crit-e", 1);
 	settle(s);
 	assert_int_equal(count(s, HARNESS_KEY_SECONDARY, NULL, "crit-e"), 1);
-	assert_true(harness_log_wait(&s->h, "event=escalation.fired", 1000));
+	assert_true(harness_log_wait(
+		&s->h, "event=escalation.catch_up steps=1 late_ms=60000 ",
+		1000));
+	assert_true(harness_log_wait(
+		&s->h, "level=2 target=secondary late_ms=60000\n", 1000));
 }
 
 /* Acknowledged, then OK at once: resolved at every level paged. */
