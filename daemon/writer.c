@@ -31,6 +31,9 @@
 #define WRITER_IDLE_MS            10000
 #define WRITER_TEST_CLOCK_POLL_MS 50
 
+/* A step of the system's clock this large is worth a log line. */
+#define WRITER_WALL_STEP_NOTICE_MS 1000
+
 struct writer {
 	struct app *app;
 	struct store *store;
@@ -51,6 +54,8 @@ struct writer {
 	bool catching_up;
 	size_t caught_up_steps;
 	int64_t caught_up_late_ms;
+
+	int64_t wall_step_logged_ms; /* the step the log last reported */
 };
 
 static int apply_subscription(struct writer *writer, struct writer_item *item,
@@ -271,12 +276,28 @@ static void catch_up_done(struct writer *writer)
 		       " not running"});
 }
 
+/* Says so when the system's clock was stepped (NTP, by hand). */
+static void notice_wall_step(struct writer *writer)
+{
+	int64_t step = app_wall_step_ms();
+	int64_t change = step - writer->wall_step_logged_ms;
+	char text[24];
+
+	if (change > -WRITER_WALL_STEP_NOTICE_MS &&
+	    change < WRITER_WALL_STEP_NOTICE_MS)
+		return;
+	writer->wall_step_logged_ms = step;
+	LOG(LOG_LEVEL_WARNING, "clock.wall_stepped",
+	    {"step_ms", log_int(text, step)},
+	    {"detail", "escalation keeps to the time elapsed since start;"
+		       " a restart takes the system's clock as it reads"});
+}
+
 /*
  * The scheduler's turn: fire whatever is due, then say how long to
- * sleep. Deadlines are wall-clock instants in the store; the sleep is
- * on the monotonic clock, and the next look compares against the wall
- * clock again, so a clock step only moves when a step fires, and the
- * store's record of fired steps keeps any from firing twice.
+ * sleep. Deadlines are UTC instants in the store, judged on the
+ * daemon's clock (app_wall_ms()), which a step of the system's clock
+ * does not move: each step fires when its delay has elapsed, once.
  */
 static int64_t schedule(struct writer *writer)
 {
@@ -286,6 +307,7 @@ static int64_t schedule(struct writer *writer)
 	int64_t wait = WRITER_IDLE_MS;
 
 	prune_seen(writer, config, now);
+	notice_wall_step(writer);
 
 	for (int rounds = 0; rounds < 16; rounds++) {
 		if (store_incident_next_deadline(writer->store, &next) < 0)

@@ -96,7 +96,9 @@ static void wait_count(struct scenario *s, const char *routing_key,
 	int64_t deadline = harness_mono_ms() + 10000;
 
 	while (count(s, routing_key, action, name) < want) {
-		assert_true(harness_mono_ms() < deadline);
+		if (harness_mono_ms() >= deadline)
+			fail_msg("no %s to %.12s for %s",
+				 action ? action : "event", routing_key, name);
 		fakepd_wait(s->pd, fakepd_count(s->pd) + 1, 50);
 	}
 }
@@ -358,23 +360,98 @@ static void test_ok_then_ack(void **state)
 			 1);
 }
 
-/* The wall clock stepped back an hour mid-escalation. */
-static void test_clock_back_fires_nothing_twice(void **state)
+static void step_wall(struct scenario *s, int64_t step_ms)
+{
+	char line[96];
+
+	assert_int_equal(scenario_step_wall(s, step_ms), 0);
+	snprintf(line, sizeof(line), "event=clock.wall_stepped step_ms=%lld ",
+		 (long long)step_ms);
+	assert_true(harness_log_wait(&s->h, line, 5000));
+}
+
+/*
+ * The wall clock stepped back an hour mid-escalation: every step still
+ * fires when its delay has elapsed, and once.
+ */
+static void test_wall_stepped_back_fires_on_time_once(void **state)
 {
 	struct scenario *s = *state;
 
 	raise_alarm(s, "crit-h", "ALARM", 0);
-	at(s, 20 * MIN);
-	wait_count(s, HARNESS_KEY_SECONDARY, "trigger", "crit-h", 1);
+	wait_count(s, HARNESS_KEY_PRIMARY, "trigger", "crit-h", 1);
 
-	at(s, 20 * MIN - 60 * MIN);
-	at(s, 20 * MIN);
+	at(s, 5 * MIN);
+	step_wall(s, -60 * MIN);
+	at(s, 15 * MIN);
+	wait_count(s, HARNESS_KEY_SECONDARY, "trigger", "crit-h", 1);
+	assert_true(harness_log_wait(
+		&s->h, "level=2 target=secondary late_ms=0\n", 1000));
+
 	at(s, 30 * MIN);
 	wait_count(s, HARNESS_KEY_MANAGER, "trigger", "crit-h", 1);
+	wait_count(s, HARNESS_KEY_VP, "trigger", "crit-h", 1);
+
+	at(s, 90 * MIN);
 	settle(s);
+	assert_int_equal(count(s, HARNESS_KEY_PRIMARY, NULL, "crit-h"), 1);
 	assert_int_equal(count(s, HARNESS_KEY_SECONDARY, NULL, "crit-h"), 1);
 	assert_int_equal(count(s, HARNESS_KEY_MANAGER, NULL, "crit-h"), 1);
 	assert_int_equal(count(s, HARNESS_KEY_VP, NULL, "crit-h"), 1);
+	assert_true(harness_metric(
+			    &s->h,
+			    "alertbridge_escalation_steps_fired_total") == 3);
+}
+
+/*
+ * The wall clock stepped forward an hour: nothing fires before its
+ * delay has elapsed. A restart then takes the stepped clock, the best
+ * it has, and fires what that makes due as a catch-up.
+ */
+static void test_wall_stepped_forward_fires_nothing_early(void **state)
+{
+	struct scenario *s = *state;
+
+	/* A witness a minute older, whose secondary falls due first. */
+	at(s, -1 * MIN);
+	raise_alarm(s, "crit-w", "ALARM", -1 * MIN);
+	at(s, 0);
+	raise_alarm(s, "crit-m", "ALARM", 0);
+	wait_count(s, HARNESS_KEY_PRIMARY, "trigger", "crit-m", 1);
+
+	at(s, 5 * MIN);
+	step_wall(s, 60 * MIN);
+	at(s, 14 * MIN);
+	wait_count(s, HARNESS_KEY_SECONDARY, "trigger", "crit-w", 1);
+
+	/* By the time the witness fired, nothing else had. */
+	assert_true(harness_metric(
+			    &s->h,
+			    "alertbridge_escalation_steps_fired_total") == 1);
+	assert_int_equal(count(s, HARNESS_KEY_SECONDARY, NULL, "crit-m"), 0);
+
+	at(s, 15 * MIN);
+	wait_count(s, HARNESS_KEY_SECONDARY, "trigger", "crit-m", 1);
+	assert_true(harness_log_wait(
+		&s->h, "level=2 target=secondary late_ms=0\n", 1000));
+	assert_int_equal(count(s, HARNESS_KEY_MANAGER, NULL, "crit-m"), 0);
+
+	/* Restarted: its clock is now an hour ahead of the time elapsed. */
+	assert_int_equal(harness_stop(&s->h), 0);
+	assert_int_equal(harness_start(&s->h), 0);
+	wait_count(s, HARNESS_KEY_MANAGER, "trigger", "crit-m", 1);
+	wait_count(s, HARNESS_KEY_VP, "trigger", "crit-m", 1);
+	wait_count(s, HARNESS_KEY_MANAGER, "trigger", "crit-w", 1);
+	wait_count(s, HARNESS_KEY_VP, "trigger", "crit-w", 1);
+	assert_true(harness_log_wait(
+		&s->h, "event=escalation.catch_up steps=4 late_ms=2760000 ",
+		5000));
+
+	at(s, 90 * MIN);
+	settle(s);
+	assert_int_equal(count(s, HARNESS_KEY_SECONDARY, NULL, "crit-m"), 1);
+	assert_int_equal(count(s, HARNESS_KEY_MANAGER, NULL, "crit-m"), 1);
+	assert_int_equal(count(s, HARNESS_KEY_VP, NULL, "crit-w"), 1);
 }
 
 /* Muted, OK during the mute, mute ends: the resolve went out. */
@@ -689,7 +766,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ok_then_ack, setup,
 						scenario_teardown),
 		cmocka_unit_test_setup_teardown(
-			test_clock_back_fires_nothing_twice, setup,
+			test_wall_stepped_back_fires_on_time_once, setup,
+			scenario_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_wall_stepped_forward_fires_nothing_early, setup,
 			scenario_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_silence_never_holds_a_resolve, setup_silenced,

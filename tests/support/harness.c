@@ -525,8 +525,9 @@ int harness_write_escalation_config(struct harness *h, const char *events_url,
 
 	snprintf(certs, sizeof(certs), "  cert_dir: %s\n  cert_fetch: false\n",
 		 h->cert_dir);
-	if (snprintf(testing, sizeof(testing), "  clock_file: %s\n",
-		     clock_file) >= (int)sizeof(testing))
+	if (snprintf(testing, sizeof(testing),
+		     "  clock_file: %s\n  wall_offset_file: %s.wall\n",
+		     clock_file, clock_file) >= (int)sizeof(testing))
 		return -ENAMETOOLONG;
 	return write_test_config(
 		h, events_url, certs,

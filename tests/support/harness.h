@@ -108,8 +108,9 @@ void harness_pause_ms(int ms);
  * The runbook's escalation: targets primary, secondary,
  * engineering_manager and vp; policy runbook (0, 15, 30, 30 minutes, the
  * VP for critical only); alarms named warn-* at warning, the rest
- * critical; the webhook secret and API token above; the clock read
- * from clock_file.
+ * critical; the webhook secret and API token above; the time elapsed
+ * read from clock_file, the wall clock stepped away from it by the
+ * seconds in clock_file.wall (none while that file is absent).
  */
 int harness_write_escalation_config(struct harness *h, const char *events_url,
 				    const char *clock_file, const char *extra);
