@@ -67,8 +67,10 @@ static bool command_of(enum pdwebhook_event_type type,
 		*ret_command = PAGER_RESOLVE;
 		return true;
 	case PDWEBHOOK_EVENT_UNACKNOWLEDGED:
-	case PDWEBHOOK_EVENT_REOPENED:
 		*ret_command = PAGER_UNACKNOWLEDGE;
+		return true;
+	case PDWEBHOOK_EVENT_REOPENED:
+		*ret_command = PAGER_REOPEN;
 		return true;
 	case PDWEBHOOK_EVENT_OTHER:
 		break;

@@ -27,6 +27,8 @@ const char *pager_command_name(enum pager_command command)
 		return "unacknowledge";
 	case PAGER_RESOLVE:
 		return "resolve";
+	case PAGER_REOPEN:
+		return "reopen";
 	}
 	return "unknown";
 }
@@ -424,18 +426,83 @@ static int command_acknowledge(struct store *store, struct store_incident *inc,
 	return 0;
 }
 
+/* A paused chain goes on where it stands. */
+static int command_resume(struct store_incident *inc,
+			  const struct config *config, struct pager_result *ret)
+{
+	struct escalation_state state = esc_state_of(inc);
+
+	if (escalation_resume(&state) < 0) {
+		ret->outcome = PAGER_IGNORED;
+		ret->why = "not acknowledged";
+		return 0;
+	}
+	inc->acked_ms = 0;
+	esc_state_store(inc, &state,
+			inc->policy ? config_find_policy(config, inc->policy)
+				    : NULL);
+	return 0;
+}
+
+/*
+ * Reopened at PagerDuty after a resolve: a person says it is not over,
+ * whatever the alarm said. Open again and page from the first step.
+ * Writes its own timeline entry, so that it comes before the pages.
+ */
+static int command_reopen(struct store *store, const struct config *config,
+			  struct store_incident *inc, const char *detail,
+			  int64_t now_ms, struct pager_result *ret)
+{
+	int r;
+
+	if (inc->status != INCIDENT_STATUS_RESOLVED) {
+		r = command_resume(inc, config, ret);
+		if (r < 0 || ret->outcome != PAGER_DONE)
+			return r;
+		return store_timeline_add(store, inc->dedup_key, now_ms,
+					  "reopened", detail);
+	}
+
+	inc->status = INCIDENT_STATUS_TRIGGERED;
+	inc->silenced_until_ms = 0;
+	r = store_timeline_add(store, inc->dedup_key, now_ms, "reopened",
+			       detail);
+	if (r == 0)
+		r = start_paging(store, config, inc, detail, now_ms);
+	if (r == 0)
+		ret->queued = true;
+	return r;
+}
+
+/* What the timeline calls a command done. */
+static const char *command_done(enum pager_command command)
+{
+	switch (command) {
+	case PAGER_ACKNOWLEDGE:
+		return "acknowledged";
+	case PAGER_UNACKNOWLEDGE:
+		return "unacknowledged";
+	case PAGER_RESOLVE:
+		return "resolved";
+	case PAGER_REOPEN:
+		return "reopened";
+	}
+	return "unknown";
+}
+
 int pager_command(struct store *store, const struct config *config,
 		  enum pager_command command, const char *key,
 		  const char *source, const char *actor, int64_t now_ms,
 		  struct pager_result *ret)
 {
 	struct store_incident inc = {0};
-	struct escalation_state state;
 	bool found = false;
 	char detail[256];
 	int r;
 
 	*ret = (struct pager_result){.outcome = PAGER_DONE};
+	snprintf(detail, sizeof(detail), "%s%s%s", source, actor ? " by " : "",
+		 actor ? actor : "");
 
 	r = store_incident_find_key(store, key, &ret->dedup_key);
 	if (r == -ENOENT) {
@@ -455,7 +522,9 @@ int pager_command(struct store *store, const struct config *config,
 
 	if (inc.status != INCIDENT_STATUS_TRIGGERED &&
 	    !(command == PAGER_RESOLVE &&
-	      inc.status == INCIDENT_STATUS_SILENCED)) {
+	      inc.status == INCIDENT_STATUS_SILENCED) &&
+	    !(command == PAGER_REOPEN &&
+	      inc.status == INCIDENT_STATUS_RESOLVED)) {
 		ret->outcome = PAGER_IGNORED;
 		ret->why = "not open";
 		goto out;
@@ -466,17 +535,7 @@ int pager_command(struct store *store, const struct config *config,
 		r = command_acknowledge(store, &inc, source, now_ms, ret);
 		break;
 	case PAGER_UNACKNOWLEDGE:
-		state = esc_state_of(&inc);
-		if (escalation_resume(&state) < 0) {
-			ret->outcome = PAGER_IGNORED;
-			ret->why = "not acknowledged";
-			goto out;
-		}
-		inc.acked_ms = 0;
-		esc_state_store(&inc, &state,
-				inc.policy
-					? config_find_policy(config, inc.policy)
-					: NULL);
+		r = command_resume(&inc, config, ret);
 		break;
 	case PAGER_RESOLVE:
 		if (inc.esc_status != ESCALATION_NONE)
@@ -486,18 +545,17 @@ int pager_command(struct store *store, const struct config *config,
 		r = to_every_level(store, &inc, "resolve", source, now_ms);
 		ret->queued = r == 0;
 		break;
+	case PAGER_REOPEN:
+		r = command_reopen(store, config, &inc, detail, now_ms, ret);
+		break;
 	}
 	if (r < 0 || ret->outcome != PAGER_DONE)
 		goto out;
 
-	snprintf(detail, sizeof(detail), "%s%s%s", source, actor ? " by " : "",
-		 actor ? actor : "");
 	inc.updated_ms = now_ms;
-	r = store_timeline_add(store, inc.dedup_key, now_ms,
-			       command == PAGER_ACKNOWLEDGE ? "acknowledged"
-			       : command == PAGER_RESOLVE   ? "resolved"
-							    : "unacknowledged",
-			       detail);
+	if (command != PAGER_REOPEN)
+		r = store_timeline_add(store, inc.dedup_key, now_ms,
+				       command_done(command), detail);
 	if (r == 0)
 		r = store_incident_put(store, &inc);
 out:

@@ -39,8 +39,9 @@ struct pager_alert {
 
 enum pager_command {
 	PAGER_ACKNOWLEDGE,
-	PAGER_UNACKNOWLEDGE, /* also a reopened PagerDuty incident */
+	PAGER_UNACKNOWLEDGE,
 	PAGER_RESOLVE,
+	PAGER_REOPEN, /* a PagerDuty incident reopened */
 };
 
 enum pager_outcome {
@@ -62,9 +63,13 @@ int pager_alert(struct store *store, const struct config *config,
 		struct pager_result *ret);
 
 /*
- * An acknowledgement, unacknowledgement or resolve for the incident
- * that key names (its dedup_key or a page's). source ("webhook", "api")
- * and actor (who, may be NULL) go to the timeline and the log.
+ * An acknowledgement, unacknowledgement, resolve or reopen for the
+ * incident that key names (its dedup_key or a page's). source
+ * ("webhook", "api") and actor (who, may be NULL) go to the timeline and
+ * the log. A reopen of a resolved incident opens it again and starts
+ * its chain from the first step (the first page keeps the incident's
+ * dedup_key); of an open one it resumes the chain as an
+ * unacknowledgement does.
  */
 int pager_command(struct store *store, const struct config *config,
 		  enum pager_command command, const char *key,

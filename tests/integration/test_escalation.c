@@ -19,8 +19,10 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <sqlite3.h>
 
 #include "scenario.h"
+#include "store.h"
 
 #define MIN (60 * 1000LL)
 #define WEBHOOK                                                                \
@@ -692,6 +694,121 @@ static void test_unacknowledged_resumes(void **state)
 	assert_non_null(strstr(r.body, "ignored"));
 }
 
+/* The incident's timeline, "what" after "what", space-separated. */
+static void timeline(struct scenario *s, const char *name, char *out,
+		     size_t size)
+{
+	char path[256];
+	char key[256];
+	sqlite3_stmt *stmt = NULL;
+	sqlite3 *db = NULL;
+
+	scenario_dedup_key(name, key);
+	snprintf(path, sizeof(path), "%s/%s", s->h.state_dir, STORE_FILE_NAME);
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "SELECT what FROM timeline"
+					    " WHERE dedup_key = ?1 ORDER BY id",
+					    -1, &stmt, NULL),
+			 SQLITE_OK);
+	sqlite3_bind_text(stmt, 1, key, -1, SQLITE_TRANSIENT);
+	out[0] = '\0';
+	while (sqlite3_step(stmt) == SQLITE_ROW)
+		snprintf(out + strlen(out), size - strlen(out), "%s%s",
+			 out[0] ? " " : "", sqlite3_column_text(stmt, 0));
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+}
+
+/* Resolved at PagerDuty: resolves sent to every level, chain stopped. */
+static void test_webhook_resolved_stops_everything(void **state)
+{
+	struct scenario *s = *state;
+	struct harness_response r;
+
+	raise_alarm(s, "crit-n", "ALARM", 0);
+	at(s, 16 * MIN);
+	wait_count(s, HARNESS_KEY_SECONDARY, "trigger", "crit-n", 1);
+
+	assert_int_equal(webhook(s, "incident.resolved", "crit-n", "wh-10",
+				 HARNESS_WEBHOOK_SECRET, &r),
+			 200);
+	assert_string_equal(r.body, "resolve\n");
+	wait_count(s, HARNESS_KEY_PRIMARY, "resolve", "crit-n", 1);
+	wait_count(s, HARNESS_KEY_SECONDARY, "resolve", "crit-n", 1);
+
+	at(s, 90 * MIN);
+	settle(s);
+	assert_int_equal(count(s, HARNESS_KEY_MANAGER, NULL, "crit-n"), 0);
+	assert_int_equal(count(s, HARNESS_KEY_VP, NULL, "crit-n"), 0);
+	assert_int_equal(count(s, HARNESS_KEY_PRIMARY, "resolve", "crit-n"), 1);
+	assert_int_equal(count(s, HARNESS_KEY_SECONDARY, "resolve", "crit-n"),
+			 1);
+
+	/* A copy of the ALARM that was resolved by hand pages nobody. */
+	raise_alarm(s, "crit-n", "ALARM", 0);
+	assert_true(harness_log_wait(&s->h, "why=repeated", 5000));
+	settle(s);
+	assert_int_equal(count(s, HARNESS_KEY_PRIMARY, "trigger", "crit-n"), 1);
+}
+
+/*
+ * Reopened at PagerDuty after a resolve there: open again, the primary
+ * paged again with the incident's own dedup_key, the chain counted from
+ * the reopening.
+ */
+static void test_webhook_reopened_starts_over(void **state)
+{
+	struct scenario *s = *state;
+	struct harness_response r;
+	char text[512];
+	char key[256];
+	json_t *event;
+
+	raise_alarm(s, "crit-o", "ALARM", 0);
+	at(s, 16 * MIN);
+	wait_count(s, HARNESS_KEY_SECONDARY, "trigger", "crit-o", 1);
+	assert_int_equal(webhook(s, "incident.resolved", "crit-o", "wh-11",
+				 HARNESS_WEBHOOK_SECRET, &r),
+			 200);
+	wait_count(s, HARNESS_KEY_SECONDARY, "resolve", "crit-o", 1);
+
+	at(s, 20 * MIN);
+	assert_int_equal(webhook(s, "incident.reopened", "crit-o", "wh-12",
+				 HARNESS_WEBHOOK_SECRET, &r),
+			 200);
+	assert_string_equal(r.body, "reopen\n");
+	wait_count(s, HARNESS_KEY_PRIMARY, "trigger", "crit-o", 2);
+	event = fakepd_request(s->pd, fakepd_count(s->pd) - 1);
+	scenario_dedup_key("crit-o", key);
+	assert_string_equal(field(event, "dedup_key"), key);
+	json_decref(event);
+
+	/* Open and not acknowledged: another reopen changes nothing. */
+	assert_int_equal(webhook(s, "incident.reopened", "crit-o", "wh-13",
+				 HARNESS_WEBHOOK_SECRET, &r),
+			 200);
+	assert_non_null(strstr(r.body, "ignored"));
+
+	/* Fifteen minutes after the reopening, not after the trigger. */
+	at(s, 35 * MIN);
+	wait_count(s, HARNESS_KEY_SECONDARY, "trigger", "crit-o", 2);
+	assert_int_equal(count(s, HARNESS_KEY_MANAGER, NULL, "crit-o"), 0);
+	at(s, 50 * MIN);
+	wait_count(s, HARNESS_KEY_MANAGER, "trigger", "crit-o", 1);
+	wait_count(s, HARNESS_KEY_VP, "trigger", "crit-o", 1);
+	at(s, 120 * MIN);
+	settle(s);
+	assert_int_equal(count(s, HARNESS_KEY_PRIMARY, "trigger", "crit-o"), 2);
+	assert_int_equal(count(s, HARNESS_KEY_SECONDARY, "trigger", "crit-o"),
+			 2);
+
+	timeline(s, "crit-o", text, sizeof(text));
+	assert_string_equal(text, "paged paged resolved reopened paged paged"
+				  " paged paged");
+}
+
 /* Runs the alertbridge binary with args; its exit status, output in out. */
 static int run_cli(struct scenario *s, const char *args, char *out, size_t size)
 {
@@ -788,6 +905,12 @@ int main(void)
 			scenario_teardown),
 		cmocka_unit_test_setup_teardown(test_unacknowledged_resumes,
 						setup, scenario_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_webhook_resolved_stops_everything, setup,
+			scenario_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_webhook_reopened_starts_over, setup,
+			scenario_teardown),
 	};
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
