@@ -531,10 +531,26 @@ static void test_api_lists_and_needs_token(void **state)
 	assert_string_equal(json_string_value(json_object_get(
 				    json_array_get(list, 0), "next_deadline")),
 			    "2022-09-25T19:06:00.000Z");
+	assert_int_equal(json_integer_value(json_object_get(
+				 json_array_get(list, 0), "level")),
+			 1);
+	json_decref(list);
+
+	/* The secondary paged: the incident has reached level 2. */
+	at(s, 15 * MIN);
+	wait_count(s, HARNESS_KEY_SECONDARY, "trigger", "crit-i", 1);
+	assert_int_equal(harness_get_auth(&s->h, "/api/incidents",
+					  HARNESS_API_TOKEN, &r),
+			 0);
+	list = json_loads(r.body, 0, NULL);
+	assert_int_equal(json_integer_value(json_object_get(
+				 json_array_get(list, 0), "level")),
+			 2);
 	json_decref(list);
 
 	assert_int_equal(api(s, "crit-i", "resolve", &r), 200);
 	wait_count(s, HARNESS_KEY_PRIMARY, "resolve", "crit-i", 1);
+	wait_count(s, HARNESS_KEY_SECONDARY, "resolve", "crit-i", 1);
 }
 
 /* Silences through the API: set, listed, holding, lifted. */
@@ -825,11 +841,27 @@ static int run_cli(struct scenario *s, const char *args, char *out, size_t size)
 	return WEXITSTATUS(pclose(p));
 }
 
+/* The status, escalation and level columns of key's line in out. */
+static void listed(const char *out, const char *key, char *status,
+		   char *escalation, char *level)
+{
+	const char *line = strstr(out, key);
+
+	assert_non_null(line);
+	while (line > out && line[-1] != '\n')
+		line--;
+	assert_int_equal(
+		sscanf(line, "%15s %15s %15s", status, escalation, level), 3);
+}
+
 /* The command line: list, then acknowledge through the API. */
 static void test_cli_lists_and_acknowledges(void **state)
 {
 	struct scenario *s = *state;
 	char out[4096] = "";
+	char escalation[16];
+	char status[16];
+	char level[16];
 	char key[256];
 	char args[400];
 
@@ -838,8 +870,11 @@ static void test_cli_lists_and_acknowledges(void **state)
 	scenario_dedup_key("crit-j", key);
 
 	assert_int_equal(run_cli(s, "incidents", out, sizeof(out)), 0);
-	assert_non_null(strstr(out, key));
-	assert_non_null(strstr(out, "running"));
+	assert_non_null(strstr(out, "STATUS     ESCALATION    LEVEL"));
+	listed(out, key, status, escalation, level);
+	assert_string_equal(status, "triggered");
+	assert_string_equal(escalation, "running");
+	assert_string_equal(level, "1");
 	assert_non_null(strstr(out, "2022-09-25T19:06:00.000Z"));
 
 	snprintf(args, sizeof(args), "ack '%s'", key);
