@@ -3,7 +3,8 @@
  *
  * One thread drives libcurl's multi interface. It sends the head row of
  * each order key only (so a resolve never overtakes its trigger), paces
- * each routing key to the configured events per minute, and records
+ * each routing key to the configured events per minute (targets that
+ * share a key share its budget), and records
  * every outcome in the store:
  *   2xx                    delivered, the row goes away;
  *   400, 413, 422          the event will never be accepted: dead letter,

@@ -3,6 +3,7 @@
  * API gives, and the order of events per dedup_key.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -158,6 +159,103 @@ static void test_ok_without_trigger_not_sent(void **state)
 	assert_int_equal(fakepd_count(s->pd), 1);
 }
 
+/* A scenario whose delivery (and routing, unless NULL) the test sets. */
+static void start_delivery(struct scenario *s, bool clocked,
+			   const char *delivery, const char *routing)
+{
+	assert_int_equal(scenario_prepare_clocked(s), 0);
+	assert_int_equal(harness_write_delivery_config(
+				 &s->h, fakepd_url(s->pd), SCENARIO_AS_OF,
+				 clocked ? s->clock_file : NULL, delivery,
+				 routing),
+			 0);
+	assert_int_equal(harness_start(&s->h), 0);
+}
+
+static int setup_shared_key(void **state)
+{
+	struct scenario *s = calloc(1, sizeof(*s));
+
+	/* One event a second; backup shares the primary's routing key. */
+	*state = s;
+	start_delivery(s, false,
+		       "  rate_per_minute: 60\n"
+		       "  retry: {initial: 100ms, max: 1s, deadline: 1h}\n",
+		       "targets:\n"
+		       "  primary: {routing_key: " HARNESS_KEY_PRIMARY "}\n"
+		       "  backup: {routing_key: " HARNESS_KEY_PRIMARY "}\n"
+		       "  secondary: {routing_key: " HARNESS_KEY_SECONDARY "}\n"
+		       "routes:\n"
+		       "  - name: to-backup\n"
+		       "    match: {name: \"b-*\"}\n"
+		       "    target: backup\n"
+		       "    severity: error\n"
+		       "    template: ghostline\n"
+		       "  - name: to-secondary\n"
+		       "    match: {name: \"c-*\"}\n"
+		       "    target: secondary\n"
+		       "    severity: error\n"
+		       "    template: ghostline\n"
+		       "default_route:\n"
+		       "  target: primary\n"
+		       "  severity: error\n"
+		       "  template: ghostline\n");
+	return 0;
+}
+
+/*
+ * Pacing is per routing key: events to one key go a second apart, two
+ * targets sharing a key share that budget, another key is not held up.
+ */
+static void test_pacing_per_routing_key(void **state)
+{
+	struct scenario *s = *state;
+	int64_t last = -1;
+	int64_t first = -1;
+	int64_t other = -1;
+	int paced = 0;
+	char *log;
+
+	post_alarm(s, "a-1", "ALARM", 0);
+	post_alarm(s, "b-1", "ALARM", 0);
+	post_alarm(s, "a-2", "ALARM", 0);
+	post_alarm(s, "b-2", "ALARM", 0);
+	post_alarm(s, "c-1", "ALARM", 0);
+	assert_int_equal(fakepd_wait(s->pd, 5, 10000), 0);
+
+	for (size_t i = 0; i < 5; i++) {
+		json_t *event = fakepd_request(s->pd, i);
+		int64_t at = fakepd_received_ms(s->pd, i);
+
+		/* A second apart, less what the loopback's jitter takes. */
+		if (strcmp(field(event, "routing_key"), HARNESS_KEY_PRIMARY) ==
+		    0) {
+			if (last >= 0)
+				assert_true(at - last >= 500);
+			if (first < 0)
+				first = at;
+			last = at;
+			paced++;
+		} else {
+			other = at;
+		}
+		json_decref(event);
+	}
+	assert_int_equal(paced, 4);
+	assert_true(last - first >= 2700);
+	assert_true(other >= 0 && other - first < 2000);
+
+	/* The shared key is named by its fingerprint, never itself. */
+	assert_true(harness_log_wait(&s->h,
+				     "event=delivery.key_shared target=backup"
+				     " key_fingerprint=",
+				     1000));
+	log = harness_slurp(s->h.log_path, NULL);
+	assert_non_null(log);
+	assert_null(strstr(log, HARNESS_KEY_PRIMARY));
+	free(log);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -179,6 +277,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_ok_without_trigger_not_sent, scenario_setup,
 			scenario_teardown),
+		cmocka_unit_test_setup_teardown(test_pacing_per_routing_key,
+						setup_shared_key,
+						scenario_teardown),
 	};
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);

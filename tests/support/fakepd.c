@@ -28,6 +28,7 @@
 struct record {
 	json_t *body;
 	unsigned int status;
+	int64_t received_ms;
 };
 
 struct fakepd {
@@ -103,6 +104,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	slot = pd->n_records;
 	if (slot < FAKEPD_MAX_RECORDS) {
 		pd->records[slot].body = body;
+		pd->records[slot].received_ms = harness_mono_ms();
 		pd->n_records++;
 		body = NULL;
 	}
@@ -255,6 +257,17 @@ json_t *fakepd_request(struct fakepd *pd, size_t i)
 		body = json_incref(pd->records[i].body);
 	pthread_mutex_unlock(&pd->lock);
 	return body;
+}
+
+int64_t fakepd_received_ms(struct fakepd *pd, size_t i)
+{
+	int64_t ms = -1;
+
+	pthread_mutex_lock(&pd->lock);
+	if (i < pd->n_records)
+		ms = pd->records[i].received_ms;
+	pthread_mutex_unlock(&pd->lock);
+	return ms;
 }
 
 unsigned int fakepd_status(struct fakepd *pd, size_t i)

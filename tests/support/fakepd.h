@@ -42,6 +42,9 @@ size_t fakepd_accepted(struct fakepd *pd);
 /* A new reference to request i's body as JSON (NULL if not JSON). */
 json_t *fakepd_request(struct fakepd *pd, size_t i);
 
+/* When request i arrived, on harness_mono_ms()'s clock (-1: none). */
+int64_t fakepd_received_ms(struct fakepd *pd, size_t i);
+
 /* The status request i was answered with (0 while unanswered). */
 unsigned int fakepd_status(struct fakepd *pd, size_t i);
 

@@ -161,11 +161,16 @@ static const char standard_routing[] =
 	"  severity: error\n"
 	"  template: ghostline\n";
 
+/* Pacing and retries of the standard configurations: fast. */
+#define STANDARD_DELIVERY                                                      \
+	"  rate_per_minute: 6000\n"                                            \
+	"  retry: {initial: 100ms, max: 1s, deadline: 1h}\n"
+
 /*
  * Everything the test configurations share; sns_certs says where
  * certificates come from, routing holds targets, routes (and policies),
- * pagerduty more keys of that section, and testing is the body of the
- * testing: section.
+ * pagerduty more keys of that section (STANDARD_DELIVERY's at least),
+ * and testing is the body of the testing: section.
  */
 static int write_test_config(struct harness *h, const char *events_url,
 			     const char *sns_certs, const char *routing,
@@ -187,8 +192,6 @@ static int write_test_config(struct harness *h, const char *events_url,
 		"pagerduty:\n"
 		"  events_url: %s\n"
 		"  timeout: 2s\n"
-		"  rate_per_minute: 6000\n"
-		"  retry: {initial: 100ms, max: 1s, deadline: 1h}\n"
 		"%s"
 		"templates:\n"
 		"  ghostline:\n"
@@ -216,8 +219,27 @@ int harness_write_standard_config(struct harness *h, const char *events_url,
 	snprintf(certs, sizeof(certs), "  cert_dir: %s\n  cert_fetch: false\n",
 		 h->cert_dir);
 	snprintf(testing, sizeof(testing), "  as_of: %s\n", as_of);
-	return write_test_config(h, events_url, certs, standard_routing, "",
-				 testing, extra);
+	return write_test_config(h, events_url, certs, standard_routing,
+				 STANDARD_DELIVERY, testing, extra);
+}
+
+int harness_write_delivery_config(struct harness *h, const char *events_url,
+				  const char *as_of, const char *clock_file,
+				  const char *delivery, const char *routing)
+{
+	char certs[256];
+	char testing[256];
+
+	snprintf(certs, sizeof(certs), "  cert_dir: %s\n  cert_fetch: false\n",
+		 h->cert_dir);
+	if (snprintf(testing, sizeof(testing), "  as_of: %s\n%s%s%s", as_of,
+		     clock_file ? "  clock_file: " : "",
+		     clock_file ? clock_file : "",
+		     clock_file ? "\n" : "") >= (int)sizeof(testing))
+		return -ENAMETOOLONG;
+	return write_test_config(h, events_url, certs,
+				 routing ? routing : standard_routing, delivery,
+				 testing, "");
 }
 
 int harness_write_fetch_config(struct harness *h, const char *events_url,
@@ -231,7 +253,8 @@ int harness_write_fetch_config(struct harness *h, const char *events_url,
 		     connect_to) >= (int)sizeof(testing))
 		return -ENAMETOOLONG;
 	return write_test_config(h, events_url, "  cert_fetch: true\n",
-				 standard_routing, "", testing, extra);
+				 standard_routing, STANDARD_DELIVERY, testing,
+				 extra);
 }
 
 static pid_t spawn(struct harness *h, const char *port_file,
@@ -555,6 +578,7 @@ int harness_write_escalation_config(struct harness *h, const char *events_url,
 		"  severity: critical\n"
 		"  template: ghostline\n"
 		"api: {token: " HARNESS_API_TOKEN "}\n",
-		"  webhook_secret: " HARNESS_WEBHOOK_SECRET "\n", testing,
-		extra);
+		STANDARD_DELIVERY "  webhook_secret: " HARNESS_WEBHOOK_SECRET
+				  "\n",
+		testing, extra);
 }

@@ -49,6 +49,16 @@ int harness_write_config(struct harness *h, const char *fmt, ...)
 int harness_write_standard_config(struct harness *h, const char *events_url,
 				  const char *as_of, const char *extra);
 
+/*
+ * The standard configuration with the pagerduty section's pacing and
+ * retries (rate_per_minute, retry) from delivery, its targets and
+ * routes from routing (NULL: the standard ones), and the clock read
+ * from clock_file (NULL: the system's).
+ */
+int harness_write_delivery_config(struct harness *h, const char *events_url,
+				  const char *as_of, const char *clock_file,
+				  const char *delivery, const char *routing);
+
 /* Starts `alertbridge serve` and waits (polling) until it listens. */
 int harness_start(struct harness *h);
 
