@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -19,6 +20,7 @@
 #include "render.h"
 #include "retry.h"
 #include "store.h"
+#include "util.h"
 
 #define DELIVERY_SLOTS        16
 #define DELIVERY_RESPONSE_MAX (64 * 1024)
@@ -104,16 +106,52 @@ static struct slot *free_slot(struct delivery *d)
 	return NULL;
 }
 
-/* Parses Retry-After: delta-seconds only (PagerDuty sends those). */
+/* The longest Retry-After believed; retry_delay_ms() caps it further. */
+#define DELIVERY_RETRY_AFTER_MAX_S (24 * 3600)
+
+/*
+ * A Retry-After value in ms: delta-seconds, or an HTTP-date (RFC 9110,
+ * section 10.2.3), which curl_getdate() reads in all three of its forms.
+ * The date is on the server's clock, so the system's clock as it reads
+ * now turns it into a delay; one in the past asks for none.
+ */
+static bool parse_retry_after(const char *value, int64_t *ret_ms)
+{
+	struct timespec now;
+	long long seconds;
+	time_t when;
+	char *end;
+
+	if (*value >= '0' && *value <= '9') {
+		errno = 0;
+		seconds = strtoll(value, &end, 10);
+		if (errno || *end != '\0' ||
+		    seconds >= DELIVERY_RETRY_AFTER_MAX_S)
+			return false;
+		*ret_ms = seconds * 1000;
+		return true;
+	}
+
+	when = curl_getdate(value, NULL);
+	if (when == -1)
+		return false;
+	clock_gettime(CLOCK_REALTIME, &now);
+	seconds = (long long)(when - now.tv_sec);
+	if (seconds >= DELIVERY_RETRY_AFTER_MAX_S)
+		return false;
+	*ret_ms = seconds > 0 ? seconds * 1000 - now.tv_nsec / 1000000 : 0;
+	return true;
+}
+
 static size_t on_header(char *data, size_t size, size_t n, void *userdata)
 {
 	struct slot *slot = userdata;
 	size_t len = size * n;
 	static const char name[] = "retry-after:";
-	char value[32];
+	char value[96];
 	size_t vlen;
-	char *end;
-	long seconds;
+	char *start;
+	int64_t ms;
 
 	if (len <= sizeof(name) - 1 ||
 	    strncasecmp(data, name, sizeof(name) - 1) != 0)
@@ -124,10 +162,11 @@ static size_t on_header(char *data, size_t size, size_t n, void *userdata)
 		return len;
 	memcpy(value, data + sizeof(name) - 1, vlen);
 	value[vlen] = '\0';
+	util_rstrip(value);
+	start = value + strspn(value, " \t");
 
-	seconds = strtol(value, &end, 10);
-	if (end != value && seconds >= 0 && seconds < 24 * 3600)
-		slot->retry_after_ms = seconds * 1000;
+	if (parse_retry_after(start, &ms))
+		slot->retry_after_ms = ms;
 	return len;
 }
 

@@ -11,8 +11,8 @@
  *                          with PagerDuty's error list in the log;
  *   429, 5xx, other, network errors and timeouts
  *                          try again with backoff and jitter, honouring
- *                          Retry-After, until the retry deadline, then
- *                          dead letter.
+ *                          Retry-After (seconds or an HTTP-date), until
+ *                          the retry deadline, then dead letter.
  * Rows of kind subscribe are SNS SubscribeURL confirmations: a GET with
  * the same retry rules.
  *

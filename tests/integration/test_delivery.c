@@ -159,6 +159,27 @@ static void test_ok_without_trigger_not_sent(void **state)
 	assert_int_equal(fakepd_count(s->pd), 1);
 }
 
+/* Retry-After as an HTTP-date is honoured as well as delta-seconds. */
+static void test_retry_after_http_date(void **state)
+{
+	struct scenario *s = *state;
+	int64_t start;
+	int64_t took;
+
+	fakepd_retry_after_as_date(s->pd, true);
+	fakepd_script(s->pd, (struct fakepd_answer){429, 3, 0}, 1);
+
+	start = harness_mono_ms();
+	post_alarm(s, "cpu-high-j", "ALARM", 0);
+	assert_int_equal(fakepd_wait_accepted(s->pd, 1, 15000), 0);
+	took = harness_mono_ms() - start;
+
+	/* Three seconds from a date in whole seconds: two at least. */
+	assert_true(took >= 1900);
+	assert_int_equal(fakepd_count(s->pd), 2);
+	assert_int_equal(fakepd_status(s->pd, 0), 429);
+}
+
 /* A scenario whose delivery (and routing, unless NULL) the test sets. */
 static void start_delivery(struct scenario *s, bool clocked,
 			   const char *delivery, const char *routing)
@@ -277,6 +298,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_ok_without_trigger_not_sent, scenario_setup,
 			scenario_teardown),
+		cmocka_unit_test_setup_teardown(test_retry_after_http_date,
+						scenario_setup,
+						scenario_teardown),
 		cmocka_unit_test_setup_teardown(test_pacing_per_routing_key,
 						setup_shared_key,
 						scenario_teardown),
