@@ -193,6 +193,48 @@ static void start_delivery(struct scenario *s, bool clocked,
 	assert_int_equal(harness_start(&s->h), 0);
 }
 
+static int setup_short_deadline(void **state)
+{
+	struct scenario *s = calloc(1, sizeof(*s));
+
+	*state = s;
+	start_delivery(s, true,
+		       "  rate_per_minute: 6000\n"
+		       "  retry: {initial: 100ms, max: 1s, deadline: 1m}\n",
+		       NULL);
+	return 0;
+}
+
+/* PagerDuty failing past the retry deadline: dead letter, degraded. */
+static void test_retry_deadline_dead_letters(void **state)
+{
+	struct scenario *s = *state;
+	struct harness_response r;
+
+	fakepd_script(s->pd, (struct fakepd_answer){500, -1, 0}, 100);
+	post_alarm(s, "cpu-high-k", "ALARM", 0);
+	assert_true(harness_log_wait(&s->h, "event=delivery.retry", 10000));
+	assert_int_equal(harness_get(&s->h, "/readyz", &r), 0);
+	assert_string_equal(r.body, "ready\n");
+
+	/* The next attempt comes after the deadline. */
+	assert_int_equal(scenario_set_clock(s, 2 * 60 * 1000), 0);
+	assert_true(
+		harness_log_wait(&s->h, "event=delivery.dead_lettered", 10000));
+	assert_true(harness_log_wait(
+		&s->h, "detail=\"gave up after 2 attempts: HTTP 500\"", 1000));
+	assert_int_equal(fakepd_count(s->pd), 2);
+	assert_int_equal(fakepd_accepted(s->pd), 0);
+	assert_true(harness_metric(&s->h, "alertbridge_dead_letters_total") ==
+		    1);
+	assert_true(harness_metric(&s->h, "alertbridge_deliveries_total{result="
+					  "\"server_error\"}") == 2);
+
+	assert_int_equal(harness_get(&s->h, "/readyz", &r), 0);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.body, "degraded"));
+}
+
 static int setup_shared_key(void **state)
 {
 	struct scenario *s = calloc(1, sizeof(*s));
@@ -301,6 +343,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_retry_after_http_date,
 						scenario_setup,
 						scenario_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_retry_deadline_dead_letters, setup_short_deadline,
+			scenario_teardown),
 		cmocka_unit_test_setup_teardown(test_pacing_per_routing_key,
 						setup_shared_key,
 						scenario_teardown),
