@@ -84,10 +84,10 @@ int app_config_swap(struct app *app, struct config *config);
 /*
  * The daemon's clock, in UTC milliseconds: what it stores (deadlines,
  * records) and schedules by. It is the wall clock as read at the first
- * call (at start), advanced by the monotonic clock since, so that a
- * later step of the system's clock (NTP, a hand set) can neither fire an
- * escalation step early nor hold one back. A restart takes the system's
- * clock as it then reads.
+ * call (at start), advanced by the time elapsed since (a monotonic clock
+ * that counts a suspend too), so that a later step of the system's
+ * clock (NTP, a hand set) can neither fire an escalation step early nor
+ * hold one back. A restart takes the system's clock as it then reads.
  */
 int64_t app_wall_ms(void);
 

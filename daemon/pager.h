@@ -80,7 +80,7 @@ int pager_command(struct store *store, const struct config *config,
 struct pager_tick_result {
 	bool queued;        /* outbox rows were added */
 	size_t steps_fired; /* escalation steps paged */
-	int64_t late_ms;    /* how late the latest of them fired */
+	int64_t late_ms;    /* how late the most overdue of them fired */
 };
 
 /*
