@@ -317,6 +317,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	bool is_get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 	enum route route;
 
+	/* The queue API takes no body: answered on the first call. */
+	if (!req && strncmp(url, "/api/queue", 10) == 0 &&
+	    (url[10] == '\0' || url[10] == '/')) {
+		struct api_response out;
+
+		api_response_init(&out);
+		if (api_authorize(server->app, header(conn, "Authorization"),
+				  &out))
+			api_queue(server->app, method, url + 10, &out);
+		return respond_api(conn, &out);
+	}
+
 	if (!req && strcmp(method, "DELETE") == 0 &&
 	    strncmp(url, "/api/silences/", 14) == 0) {
 		struct api_response out;
