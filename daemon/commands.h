@@ -10,9 +10,6 @@
 /* alertbridge serve [-c FILE] [--not-production] [--port-file FILE] */
 int command_serve(int argc, char **argv);
 
-/* alertbridge check-config [-c FILE] [--message FILE] */
-int command_check_config(int argc, char **argv);
-
 /* alertbridge incidents [-c FILE] [--url URL] */
 int command_incidents(int argc, char **argv);
 
