@@ -21,8 +21,9 @@
 #include "timeutil.h"
 #include "writer.h"
 
-#define API_BODY_MAX (256 * 1024)
-#define API_LIST_MAX 500
+#define API_BODY_MAX       (256 * 1024)
+#define API_LIST_MAX       500
+#define API_QUEUE_BODY_MAX (1024 * 1024)
 
 void api_response_init(struct api_response *out)
 {
@@ -373,10 +374,15 @@ void api_silence_remove(struct app *app, const char *id,
 	reply(out, 200, "removed");
 }
 
+/*
+ * A queue answer as compact JSON. It may hold a whole stored payload
+ * (at most RENDER_BODY_MAX once encoded), or a list of rows without
+ * theirs, so its bound is larger than other answers'.
+ */
 static void reply_json(struct api_response *out, unsigned int status,
 		       json_t *value)
 {
-	char *text = value ? json_dumps(value, JSON_INDENT(2)) : NULL;
+	char *text = value ? json_dumps(value, JSON_COMPACT) : NULL;
 
 	json_decref(value);
 	if (!text) {
@@ -386,6 +392,7 @@ static void reply_json(struct api_response *out, unsigned int status,
 	out->status = status;
 	out->content_type = "application/json";
 	strbuf_release(&out->body);
+	strbuf_init(&out->body, API_QUEUE_BODY_MAX);
 	if (strbuf_puts(&out->body, text) < 0 ||
 	    strbuf_puts(&out->body, "\n") < 0)
 		reply(out, 500, "answer too long");

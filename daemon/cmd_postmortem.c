@@ -234,8 +234,13 @@ static int report(struct store *store, const char *key)
 	}
 	if (r == 0)
 		r = store_incident_get(store, dedup_key, &inc, &found);
-	if (r == 0 && !found)
+	if (r == 0 && !found) {
+		/* A page whose incident is gone: nothing to report on. */
+		fprintf(stderr, "alertbridge: the incident of %s is gone\n",
+			key);
 		r = -ENOENT;
+		goto out;
+	}
 	if (r == 0)
 		r = store_timeline_list(store, dedup_key,
 					POSTMORTEM_TIMELINE_MAX, &timeline, &n);

@@ -31,7 +31,7 @@ static int command_version(int argc, char **argv)
 /* alertbridge help [COMMAND] */
 static int command_help(int argc, char **argv)
 {
-	if (argc < 2)
+	if (argc < 2 || argv[1][0] == '-')
 		return help_print(NULL, stdout) < 0 ? EXIT_FAILURE
 						    : EXIT_SUCCESS;
 	if (help_print(argv[1], stdout) < 0) {

@@ -26,8 +26,8 @@
 	FIXTURES_DIR "/sns/real-unverified/"                                   \
 		     "cloudwatch-alarm-sns-http-anomaly-detection.json"
 #define LAMBDA_RECORD                                                          \
-	FIXTURES_DIR                                                           \
-		"/cloudwatch/cloudwatch-alarm-sns-lambda-single-metric.json"
+	FIXTURES_DIR "/cloudwatch/"                                            \
+		     "cloudwatch-alarm-sns-lambda-single-metric.json"
 #define COMPOSITE_BODY                                                         \
 	FIXTURES_DIR "/cloudwatch/cloudwatch-composite-alarm-message.json"
 #define ARN "arn:aws:cloudwatch:ca-central-1:017790921725:alarm:Test alarm"
