@@ -91,12 +91,14 @@ static const char *outcome_name(enum pager_outcome outcome)
 }
 
 /* Runs a command through the writer; out gets the answer. */
-static void run_command(struct app *app, enum pager_command command,
-			const char *key, const char *source, const char *actor,
+static void run_command(struct app *app, const struct config *config,
+			enum pager_command command, const char *key,
+			const char *source, const char *actor,
 			const char *dedup_id, struct api_response *out)
 {
 	struct writer_item item = {
 		.kind = WRITER_COMMAND,
+		.config = config,
 		.message_id = dedup_id,
 		.seen_type = "webhook",
 		.received_ms = app_wall_ms(),
@@ -144,11 +146,11 @@ out:
 	writer_item_release(&item);
 }
 
-void api_webhook(struct app *app, const char *body, size_t len,
-		 const char *signature, const char *webhook_id,
+void api_webhook(struct app *app, const struct config *config, const char *body,
+		 size_t len, const char *signature, const char *webhook_id,
 		 struct api_response *out)
 {
-	const char *secret = app->config->webhook_secret.value;
+	const char *secret = config->webhook_secret.value;
 	struct pdwebhook_event *event = NULL;
 	enum pager_command command;
 	const char *reason = NULL;
@@ -193,17 +195,17 @@ void api_webhook(struct app *app, const char *body, size_t len,
 		goto out;
 	}
 
-	run_command(app, command, event->incident_key, "webhook",
+	run_command(app, config, command, event->incident_key, "webhook",
 		    event->agent_summary, webhook_id ? webhook_id : event->id,
 		    out);
 out:
 	pdwebhook_event_free(event);
 }
 
-bool api_authorize(struct app *app, const char *authorization,
+bool api_authorize(const struct config *config, const char *authorization,
 		   struct api_response *out)
 {
-	const char *token = app->config->api_token.value;
+	const char *token = config->api_token.value;
 	static const char prefix[] = "Bearer ";
 	size_t want;
 
@@ -254,7 +256,7 @@ static json_t *incident_json(const struct store_incident *inc)
 	return obj;
 }
 
-void api_incidents(struct app *app, struct api_response *out)
+void api_incidents(const struct config *config, struct api_response *out)
 {
 	struct store_incident *list = NULL;
 	struct store *store = NULL;
@@ -265,7 +267,7 @@ void api_incidents(struct app *app, struct api_response *out)
 
 	/* A reader connection of its own: WAL lets it read beside the
 	 * writer without waiting. */
-	r = store_open(app->config->state_dir, &store);
+	r = store_open(config->state_dir, &store);
 	if (r == 0)
 		r = store_incident_list_open(store, API_LIST_MAX, &list, &n);
 	if (r < 0) {
@@ -294,8 +296,8 @@ out:
 	store_close(store);
 }
 
-void api_command(struct app *app, const char *key, const char *verb,
-		 struct api_response *out)
+void api_command(struct app *app, const struct config *config, const char *key,
+		 const char *verb, struct api_response *out)
 {
 	enum pager_command command;
 
@@ -308,12 +310,13 @@ void api_command(struct app *app, const char *key, const char *verb,
 		return;
 	}
 
-	run_command(app, command, key, "api", NULL, NULL, out);
+	run_command(app, config, command, key, "api", NULL, NULL, out);
 }
 
-void api_silences_list(struct app *app, struct api_response *out)
+void api_silences_list(struct app *app, const struct config *config,
+		       struct api_response *out)
 {
-	char *text = silences_list(app->silences, app->config, app_wall_ms());
+	char *text = silences_list(app->silences, config, app_wall_ms());
 
 	if (!text) {
 		reply(out, 500, "out of memory");
@@ -467,7 +470,8 @@ json_t *api_queue_row_json(const struct store_queue_row *q, bool with_body)
 }
 
 /* GET /api/queue or /api/queue/dead: the rows, without bodies. */
-static void queue_list(struct app *app, bool dead, struct api_response *out)
+static void queue_list(const struct config *config, bool dead,
+		       struct api_response *out)
 {
 	struct store_queue_row *rows = NULL;
 	struct store *store = NULL;
@@ -477,7 +481,7 @@ static void queue_list(struct app *app, bool dead, struct api_response *out)
 	size_t n = 0;
 	int r;
 
-	r = store_open(app->config->state_dir, &store);
+	r = store_open(config->state_dir, &store);
 	if (r == 0)
 		r = dead ? store_dead_count(store, &total)
 			 : store_outbox_stats(store, &total, &oldest);
@@ -501,7 +505,7 @@ out:
 	store_close(store);
 }
 
-static void queue_show(struct app *app, int64_t id,
+static void queue_show(const struct config *config, int64_t id,
 		       enum store_queue_scope scope, struct api_response *out)
 {
 	struct store_queue_row row = {0};
@@ -509,7 +513,7 @@ static void queue_show(struct app *app, int64_t id,
 	bool found = false;
 	int r;
 
-	r = store_open(app->config->state_dir, &store);
+	r = store_open(config->state_dir, &store);
 	if (r == 0)
 		r = store_queue_get(store, id, scope, &row, &found);
 	if (r < 0)
@@ -523,12 +527,14 @@ static void queue_show(struct app *app, int64_t id,
 }
 
 /* Retry or drop through the writer, which owns the store's writes. */
-static void queue_change(struct app *app, enum writer_queue_op op, int64_t id,
+static void queue_change(struct app *app, const struct config *config,
+			 enum writer_queue_op op, int64_t id,
 			 enum store_queue_scope scope, struct api_response *out)
 {
 	const char *result = op == WRITER_QUEUE_RETRY ? "retried" : "dropped";
 	struct writer_item item = {
 		.kind = WRITER_QUEUE,
+		.config = config,
 		.received_ms = app_wall_ms(),
 		.queue_op = op,
 		.queue_id = id,
@@ -591,8 +597,8 @@ static int parse_queue_path(const char *path, enum store_queue_scope *scope,
 	return 0;
 }
 
-void api_queue(struct app *app, const char *method, const char *path,
-	       struct api_response *out)
+void api_queue(struct app *app, const struct config *config, const char *method,
+	       const char *path, struct api_response *out)
 {
 	bool get = strcmp(method, "GET") == 0;
 	enum store_queue_scope scope;
@@ -607,7 +613,7 @@ void api_queue(struct app *app, const char *method, const char *path,
 		if (!get)
 			reply(out, 405, "use GET here");
 		else
-			queue_list(app, strcmp(path, "dead") == 0, out);
+			queue_list(config, strcmp(path, "dead") == 0, out);
 		return;
 	}
 
@@ -617,11 +623,11 @@ void api_queue(struct app *app, const char *method, const char *path,
 	}
 
 	if (!*verb && get)
-		queue_show(app, id, scope, out);
+		queue_show(config, id, scope, out);
 	else if (!*verb && strcmp(method, "DELETE") == 0)
-		queue_change(app, WRITER_QUEUE_DROP, id, scope, out);
+		queue_change(app, config, WRITER_QUEUE_DROP, id, scope, out);
 	else if (strcmp(verb, "retry") == 0 && strcmp(method, "POST") == 0)
-		queue_change(app, WRITER_QUEUE_RETRY, id, scope, out);
+		queue_change(app, config, WRITER_QUEUE_RETRY, id, scope, out);
 	else if (!*verb || strcmp(verb, "retry") == 0)
 		reply(out, 405,
 		      "use GET or DELETE on a row, POST on its"

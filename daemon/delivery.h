@@ -14,6 +14,15 @@
  *                          dead letter.
  * Rows of kind subscribe are SNS SubscribeURL confirmations: a GET with
  * the same retry rules.
+ *
+ * Each turn of the loop uses the running configuration (app.h); after a
+ * reload the next turn takes the new one. Rows name their target, and
+ * the routing key is looked up when each is sent. A row whose target
+ * the configuration no longer has (a reload or a restart removed it)
+ * is neither sent nor dropped: it is retried like a failed send, with
+ * "its target is not in the configuration" in the log, until the target
+ * is configured again (then it goes out) or the retry deadline passes
+ * (then it is dead-lettered with that reason).
  */
 #ifndef ALERTBRIDGE_DELIVERY_H
 #define ALERTBRIDGE_DELIVERY_H
@@ -44,12 +53,19 @@ void delivery_stop(struct delivery *delivery, int64_t grace_ms);
 bool delivery_alive(const struct delivery *delivery);
 
 /*
+ * When the loop last turned, in app_mono_ms(); 0 until its first turn
+ * (outbox read, figures published) is done. It turns at least every
+ * app->heartbeat_ms.
+ */
+int64_t delivery_heartbeat(const struct delivery *delivery);
+
+/*
  * The request body of an event row: the row's payload, its target's
  * routing key, its action, and its order key as the dedup_key, with the
  * configured client and client_url. -ENOENT when the target is not
- * configured, -EINVAL when the payload is not JSON or the event cannot
- * be encoded; *ret_reason says which. Shared with `alertbridge
- * send-test`, which sends its events as the worker would.
+ * configured (the worker keeps such a row waiting), -EINVAL when the payload is
+ * not JSON or the event cannot be encoded; *ret_reason says which. Shared with
+ * `alertbridge send-test`, which sends its events as the worker would.
  */
 int delivery_event_body(const struct config *config,
 			const struct store_outbox_row *row, char **ret_body,
