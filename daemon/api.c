@@ -296,8 +296,21 @@ out:
 	store_close(store);
 }
 
+/* The actor a client names, when it is short printable text. */
+static const char *actor_of(const char *actor)
+{
+	size_t n = actor ? strlen(actor) : 0;
+
+	if (n == 0 || n > API_ACTOR_MAX)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (actor[i] < 0x20 || actor[i] > 0x7e)
+			return NULL;
+	return actor;
+}
+
 void api_command(struct app *app, const struct config *config, const char *key,
-		 const char *verb, struct api_response *out)
+		 const char *verb, const char *actor, struct api_response *out)
 {
 	enum pager_command command;
 
@@ -310,7 +323,8 @@ void api_command(struct app *app, const struct config *config, const char *key,
 		return;
 	}
 
-	run_command(app, config, command, key, "api", NULL, NULL, out);
+	run_command(app, config, command, key, "api", actor_of(actor), NULL,
+		    out);
 }
 
 void api_silences_list(struct app *app, const struct config *config,

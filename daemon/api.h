@@ -67,9 +67,16 @@ bool api_authorize(const struct config *config, const char *authorization,
 
 void api_incidents(const struct config *config, struct api_response *out);
 
-/* verb is "acknowledge" or "resolve"; key as in the URL, decoded. */
+/*
+ * verb is "acknowledge" or "resolve"; key as in the URL, decoded.
+ * actor is who asked, as the client says (the X-Alertbridge-Actor
+ * header: `alertbridge ack` sends user@host), for the timeline and the
+ * log; it is informative, not verified, and kept only when it is at
+ * most API_ACTOR_MAX bytes of printable ASCII. NULL for none.
+ */
+#define API_ACTOR_MAX 64
 void api_command(struct app *app, const struct config *config, const char *key,
-		 const char *verb, struct api_response *out);
+		 const char *verb, const char *actor, struct api_response *out);
 
 /* path is what follows "/api/queue" in the URL ("", "/dead", "/7"). */
 void api_queue(struct app *app, const struct config *config, const char *method,

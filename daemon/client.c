@@ -16,6 +16,7 @@
 #include "client.h"
 #include "commands.h"
 #include "help.h"
+#include "operator.h"
 #include "util.h"
 
 #define CLIENT_TIMEOUT_MS 10000L
@@ -51,6 +52,7 @@ int client_request(const struct client *c, const char *method, const char *path,
 		   const char **ret_error)
 {
 	struct curl_slist *headers = NULL;
+	char actor[160];
 	char auth[1200];
 	char url[2048];
 	CURLcode rc;
@@ -66,6 +68,11 @@ int client_request(const struct client *c, const char *method, const char *path,
 		snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
 			 c->config->api_token.value);
 		headers = curl_slist_append(headers, auth);
+	}
+	if (c->actor) {
+		snprintf(actor, sizeof(actor), "X-Alertbridge-Actor: %s",
+			 c->actor);
+		headers = curl_slist_append(headers, actor);
 	}
 
 	curl_easy_setopt(curl, CURLOPT_URL, url);
@@ -222,6 +229,7 @@ int command_incident_action(int argc, char **argv)
 		strcmp(argv[0], "ack") == 0 ? "acknowledge" : "resolve";
 	struct strbuf answer;
 	struct client c = {0};
+	char who[OPERATOR_WHO_MAX];
 	char path[1024];
 	long status = 0;
 	int code = EXIT_FAILURE;
@@ -230,6 +238,8 @@ int command_incident_action(int argc, char **argv)
 
 	if (client_open(argc, argv, argv[0], &c) < 0)
 		return EXIT_FAILURE;
+	operator_who(who);
+	c.actor = who;
 	if (optind >= argc) {
 		help_print(argv[0], stderr);
 		config_free(c.config);

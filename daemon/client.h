@@ -17,6 +17,8 @@
 struct client {
 	struct config *config;
 	char base[256]; /* http://host:port, no trailing slash */
+	/* Sent as X-Alertbridge-Actor when set: who asks (user@host). */
+	const char *actor;
 };
 
 /* base is url, or the configuration's listen address when url is NULL. */

@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,18 +39,6 @@ struct test_alert {
 	char *payload;
 };
 
-/* Who asked: the user behind sudo, else the login name. */
-static const char *sender(void)
-{
-	const char *sudo = getenv("SUDO_USER");
-	struct passwd *pw;
-
-	if (sudo && *sudo)
-		return sudo;
-	pw = getpwuid(getuid());
-	return pw ? pw->pw_name : "unknown";
-}
-
 static int build(struct test_alert *t, const char *severity)
 {
 	char host[256] = "unknown";
@@ -79,7 +66,7 @@ static int build(struct test_alert *t, const char *severity)
 		severity, "timestamp", now_text, "component", "alertbridge",
 		"class", "test", "custom_details", "test",
 		"sent with alertbridge send-test: not a real incident",
-		"sent_by", sender(), "host", host, "sent_at", now_text,
+		"sent_by", operator_user(), "host", host, "sent_at", now_text,
 		"target", t->target->name);
 	if (!payload)
 		return -ENOMEM;

@@ -4,7 +4,9 @@
 #include "operator.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -54,6 +56,25 @@ void operator_wait_enter(const char *prompt)
 	fprintf(stderr, "%s", prompt);
 	fflush(stderr);
 	read_line(line, sizeof(line));
+}
+
+const char *operator_user(void)
+{
+	const char *sudo = getenv("SUDO_USER");
+	struct passwd *pw;
+
+	if (sudo && *sudo)
+		return sudo;
+	pw = getpwuid(getuid());
+	return pw ? pw->pw_name : "unknown";
+}
+
+void operator_who(char out[OPERATOR_WHO_MAX])
+{
+	char host[256] = "unknown";
+
+	gethostname(host, sizeof(host) - 1);
+	snprintf(out, OPERATOR_WHO_MAX, "%.31s@%.31s", operator_user(), host);
 }
 
 void operator_duration(int64_t ms, char out[32])

@@ -34,6 +34,13 @@ bool operator_confirm(const char *question);
  * input) on standard input. */
 void operator_wait_enter(const char *prompt);
 
+/* Who runs the command: the user behind sudo, else the login name. */
+const char *operator_user(void);
+
+/* operator_user() and the host name, as "user@host", cut to fit. */
+#define OPERATOR_WHO_MAX 64
+void operator_who(char out[OPERATOR_WHO_MAX]);
+
 /*
  * A duration as people read it: "0s", "250ms", "45s", "15m", "1h30m",
  * "2d3h". Negative durations read as their absolute value.

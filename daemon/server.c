@@ -232,7 +232,8 @@ static enum MHD_Result handle_api_command(struct server *server,
 	copy = strndup(key, (size_t)(slash - key));
 	if (!copy)
 		return MHD_NO;
-	api_command(server->app, config, copy, slash + 1, &out);
+	api_command(server->app, config, copy, slash + 1,
+		    header(conn, "X-Alertbridge-Actor"), &out);
 	free(copy);
 	return respond_api(conn, &out);
 }

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <pwd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -165,19 +167,44 @@ static void test_triggered_escalated_acked_resolved(void **state)
 	assert_string_equal(out, first);
 }
 
+/* Who the command line says it is: user@host, as `ack` sends it. */
+static void who(char ret[128])
+{
+	const char *user = getenv("SUDO_USER");
+	struct passwd *pw = getpwuid(getuid());
+	char host[64] = "";
+
+	if (!user || !*user)
+		user = pw ? pw->pw_name : "unknown";
+	gethostname(host, sizeof(host) - 1);
+	snprintf(ret, 128, "%s@%s", user, host);
+}
+
 static void test_ongoing(void **state)
 {
 	struct scenario *s = *state;
+	char acked[256];
+	char row[256];
 	char args[512];
 	char key[256];
-	static const char *const report[] = {
-		"| Acknowledged | 2022-09-25 18:56:00 UTC, after 5m, via api "
-		"|\n",
+	char actor[128];
+	const char *const report[] = {
+		acked,
 		"| Resolved | not yet |\n",
 		"| Duration | ongoing (open for 7m so far) |\n",
 		"| Pages sent | 1 |\n",
-		"| 2022-09-25 18:56:00 | Acknowledged via api |\n",
+		row,
 	};
+
+	/* The API's acknowledgement names who asked, as the client said. */
+	who(actor);
+	snprintf(acked, sizeof(acked),
+		 "| Acknowledged | 2022-09-25 18:56:00 UTC, after 5m, via api"
+		 " by %s |\n",
+		 actor);
+	snprintf(row, sizeof(row),
+		 "| 2022-09-25 18:56:00 | Acknowledged via api by %s |\n",
+		 actor);
 
 	scenario_dedup_key("crit-po", key);
 	raise_alarm(s, "crit-po", "ALARM", 0);
