@@ -260,6 +260,8 @@ def roff_page(page, version, reference=None):
            % (page.name.upper(), page.section, version,
               "System Administration" if page.section == "8"
               else "File Formats")]
+    # Identifiers fill these pages: never break one with a hyphen.
+    out += [".nh", ".ad l"]
     out.append(".SH NAME")
     out.append("%s \\- %s" % (roff_escape(page.name), roff_escape(page.summary)))
     for heading, blocks, commands in page.sections:
