@@ -13,7 +13,6 @@
 
 #include "alert.h"
 #include "app.h"
-#include "commands.h"
 #include "escalation.h"
 #include "help.h"
 #include "incident.h"
