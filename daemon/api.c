@@ -90,12 +90,14 @@ static const char *outcome_name(enum pager_outcome outcome)
 }
 
 /* Runs a command through the writer; out gets the answer. */
-static void run_command(struct app *app, enum pager_command command,
-			const char *key, const char *source, const char *actor,
+static void run_command(struct app *app, const struct config *config,
+			enum pager_command command, const char *key,
+			const char *source, const char *actor,
 			const char *dedup_id, struct api_response *out)
 {
 	struct writer_item item = {
 		.kind = WRITER_COMMAND,
+		.config = config,
 		.message_id = dedup_id,
 		.seen_type = "webhook",
 		.received_ms = app_wall_ms(),
@@ -143,11 +145,11 @@ out:
 	writer_item_release(&item);
 }
 
-void api_webhook(struct app *app, const char *body, size_t len,
-		 const char *signature, const char *webhook_id,
+void api_webhook(struct app *app, const struct config *config, const char *body,
+		 size_t len, const char *signature, const char *webhook_id,
 		 struct api_response *out)
 {
-	const char *secret = app->config->webhook_secret.value;
+	const char *secret = config->webhook_secret.value;
 	struct pdwebhook_event *event = NULL;
 	enum pager_command command;
 	const char *reason = NULL;
@@ -192,17 +194,17 @@ void api_webhook(struct app *app, const char *body, size_t len,
 		goto out;
 	}
 
-	run_command(app, command, event->incident_key, "webhook",
+	run_command(app, config, command, event->incident_key, "webhook",
 		    event->agent_summary, webhook_id ? webhook_id : event->id,
 		    out);
 out:
 	pdwebhook_event_free(event);
 }
 
-bool api_authorize(struct app *app, const char *authorization,
+bool api_authorize(const struct config *config, const char *authorization,
 		   struct api_response *out)
 {
-	const char *token = app->config->api_token.value;
+	const char *token = config->api_token.value;
 	static const char prefix[] = "Bearer ";
 	size_t want;
 
@@ -253,7 +255,7 @@ static json_t *incident_json(const struct store_incident *inc)
 	return obj;
 }
 
-void api_incidents(struct app *app, struct api_response *out)
+void api_incidents(const struct config *config, struct api_response *out)
 {
 	struct store_incident *list = NULL;
 	struct store *store = NULL;
@@ -264,7 +266,7 @@ void api_incidents(struct app *app, struct api_response *out)
 
 	/* A reader connection of its own: WAL lets it read beside the
 	 * writer without waiting. */
-	r = store_open(app->config->state_dir, &store);
+	r = store_open(config->state_dir, &store);
 	if (r == 0)
 		r = store_incident_list_open(store, API_LIST_MAX, &list, &n);
 	if (r < 0) {
@@ -293,8 +295,8 @@ out:
 	store_close(store);
 }
 
-void api_command(struct app *app, const char *key, const char *verb,
-		 struct api_response *out)
+void api_command(struct app *app, const struct config *config, const char *key,
+		 const char *verb, struct api_response *out)
 {
 	enum pager_command command;
 
@@ -307,12 +309,13 @@ void api_command(struct app *app, const char *key, const char *verb,
 		return;
 	}
 
-	run_command(app, command, key, "api", NULL, NULL, out);
+	run_command(app, config, command, key, "api", NULL, NULL, out);
 }
 
-void api_silences_list(struct app *app, struct api_response *out)
+void api_silences_list(struct app *app, const struct config *config,
+		       struct api_response *out)
 {
-	char *text = silences_list(app->silences, app->config, app_wall_ms());
+	char *text = silences_list(app->silences, config, app_wall_ms());
 
 	if (!text) {
 		reply(out, 500, "out of memory");

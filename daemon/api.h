@@ -34,24 +34,29 @@ struct api_response {
 void api_response_init(struct api_response *out);
 void api_response_release(struct api_response *out);
 
-void api_webhook(struct app *app, const char *body, size_t len,
-		 const char *signature, const char *webhook_id,
+/*
+ * Each takes the configuration of the request it answers (a reference
+ * the caller holds, see app.h).
+ */
+void api_webhook(struct app *app, const struct config *config, const char *body,
+		 size_t len, const char *signature, const char *webhook_id,
 		 struct api_response *out);
 
 /*
  * Checks "Authorization: Bearer TOKEN" in constant time. False (and out
  * filled with 401 or 404) when the request may not go on.
  */
-bool api_authorize(struct app *app, const char *authorization,
+bool api_authorize(const struct config *config, const char *authorization,
 		   struct api_response *out);
 
-void api_incidents(struct app *app, struct api_response *out);
+void api_incidents(const struct config *config, struct api_response *out);
 
 /* verb is "acknowledge" or "resolve"; key as in the URL, decoded. */
-void api_command(struct app *app, const char *key, const char *verb,
-		 struct api_response *out);
+void api_command(struct app *app, const struct config *config, const char *key,
+		 const char *verb, struct api_response *out);
 
-void api_silences_list(struct app *app, struct api_response *out);
+void api_silences_list(struct app *app, const struct config *config,
+		       struct api_response *out);
 void api_silence_add(struct app *app, const char *body, size_t len,
 		     struct api_response *out);
 void api_silence_remove(struct app *app, const char *id,

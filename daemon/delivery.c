@@ -40,14 +40,21 @@ struct slot {
 	size_t pace_index;
 };
 
-/* Pacing per target; the last entry is for subscription rows. */
+/*
+ * The targets to send for: one per configured target, one per target
+ * that rows still wait for though the configuration no longer has it,
+ * and last one for subscription rows.
+ */
+#define DELIVERY_PACES_MAX 1024
+
 struct pace {
-	const char *target; /* NULL: subscriptions */
+	char *target; /* NULL: subscriptions */
 	int64_t next_send_mono;
 };
 
 struct delivery {
 	struct app *app;
+	const struct config *config; /* a reference: the one paces follow */
 	struct store *store;
 	pthread_t thread;
 	CURLM *multi;
@@ -139,12 +146,15 @@ static void slot_release(struct delivery *d, struct slot *slot)
 	metrics_gauge_set(METRICS_GAUGE_IN_FLIGHT, (int64_t)d->busy);
 }
 
-/* The request body for an event row: payload plus the routing key. */
-static int event_body(const struct delivery *d,
+/*
+ * The request body for an event row: payload plus the routing key.
+ * -ENOENT when the row's target is not configured (a reload removed
+ * it): the row waits, it is not the event's fault.
+ */
+static int event_body(const struct config *config,
 		      const struct store_outbox_row *row, char **ret_body,
 		      const char **ret_reason)
 {
-	const struct config *config = d->app->config;
 	const struct config_target *target;
 	json_error_t error;
 	json_t *payload;
@@ -153,7 +163,7 @@ static int event_body(const struct delivery *d,
 
 	target = config_find_target(config, row->target);
 	if (!target) {
-		*ret_reason = "target no longer configured";
+		*ret_reason = "its target is not in the configuration";
 		return -ENOENT;
 	}
 
@@ -221,7 +231,7 @@ static void dead_letter(struct delivery *d, struct slot *slot, long status,
 static void retry_later(struct delivery *d, struct slot *slot, long status,
 			const char *reason)
 {
-	const struct config *config = d->app->config;
+	const struct config *config = d->config;
 	const struct retry_policy policy = {
 		.initial_ms = config->retry_initial_ms,
 		.max_ms = config->retry_max_ms,
@@ -354,7 +364,7 @@ static void on_done(struct delivery *d, struct slot *slot, CURLcode rc)
 static int start_transfer(struct delivery *d, struct slot *slot,
 			  struct store_outbox_row *row, size_t pace_index)
 {
-	const struct config *config = d->app->config;
+	const struct config *config = d->config;
 	const char *reason = NULL;
 	CURL *easy;
 	int r;
@@ -370,9 +380,12 @@ static int start_transfer(struct delivery *d, struct slot *slot,
 	strbuf_init(&slot->response, DELIVERY_RESPONSE_MAX);
 
 	if (slot->row.kind == STORE_OUTBOX_EVENT) {
-		r = event_body(d, &slot->row, &slot->body, &reason);
-		if (r < 0) {
+		r = event_body(config, &slot->row, &slot->body, &reason);
+		if (r == -ENOENT)
+			retry_later(d, slot, 0, reason);
+		else if (r < 0)
 			dead_letter(d, slot, 0, reason);
+		if (r < 0) {
 			slot_release(d, slot);
 			return r;
 		}
@@ -485,6 +498,122 @@ static int64_t fill_slots(struct delivery *d)
 	return wait;
 }
 
+static void paces_free(struct pace *paces, size_t n)
+{
+	for (size_t i = 0; paces && i < n; i++)
+		free(paces[i].target);
+	free(paces);
+}
+
+static bool has_pace(const struct pace *paces, size_t n, const char *target)
+{
+	for (size_t i = 0; i < n; i++)
+		if (paces[i].target && strcmp(paces[i].target, target) == 0)
+			return true;
+	return false;
+}
+
+/* Appends a pace for target, keeping its pacing from old if it was there. */
+static int add_pace(struct pace *paces, size_t *n, const struct pace *old,
+		    size_t n_old, const char *target)
+{
+	struct pace *p = &paces[*n];
+
+	if (*n >= DELIVERY_PACES_MAX - 1)
+		return -ENOSPC;
+	p->target = strdup(target);
+	if (!p->target)
+		return -ENOMEM;
+	for (size_t i = 0; i < n_old; i++)
+		if (old[i].target && strcmp(old[i].target, target) == 0)
+			p->next_send_mono = old[i].next_send_mono;
+	(*n)++;
+	return 0;
+}
+
+/*
+ * The paces for config: its targets, then every target still named by
+ * rows in the outbox or by the paces before (a request planned before a
+ * reload may still queue rows for a target the reload removed), then
+ * subscriptions. Targets leave the list only with a restart.
+ */
+static int paces_build(struct delivery *d, const struct config *config)
+{
+	struct pace *paces = calloc(DELIVERY_PACES_MAX, sizeof(*paces));
+	char **stored = NULL;
+	size_t n_stored = 0;
+	size_t n = 0;
+	int r = 0;
+
+	if (!paces)
+		return -ENOMEM;
+
+	for (size_t i = 0; r == 0 && i < config->n_targets; i++)
+		r = add_pace(paces, &n, d->paces, d->n_paces,
+			     config->targets[i].name);
+
+	if (r == 0)
+		r = store_outbox_targets(d->store, DELIVERY_PACES_MAX, &stored,
+					 &n_stored);
+	for (size_t i = 0; r == 0 && i < n_stored; i++)
+		if (!has_pace(paces, n, stored[i]))
+			r = add_pace(paces, &n, d->paces, d->n_paces,
+				     stored[i]);
+	for (size_t i = 0; r == 0 && i < d->n_paces; i++)
+		if (d->paces[i].target &&
+		    !has_pace(paces, n, d->paces[i].target))
+			r = add_pace(paces, &n, d->paces, d->n_paces,
+				     d->paces[i].target);
+	store_names_free(stored, n_stored);
+
+	if (r < 0) {
+		paces_free(paces, n);
+		return r;
+	}
+
+	for (size_t i = config->n_targets; i < n; i++)
+		LOG(LOG_LEVEL_WARNING, "delivery.target_missing",
+		    {"target", paces[i].target},
+		    {"detail", "rows for this target stay in the outbox and"
+			       " are retried until it is configured again"
+			       " or the retry deadline passes"});
+
+	paces[n++].target = NULL; /* subscriptions, last */
+	paces_free(d->paces, d->n_paces);
+	d->paces = paces;
+	d->n_paces = n;
+	d->interval_ms = 60000 / (int64_t)config->rate_per_minute;
+	return 0;
+}
+
+/*
+ * Takes the running configuration for this turn. When a reload has
+ * replaced the one the paces were built for, they are built again; the
+ * old reference is dropped only then, so that it cannot be freed and
+ * its address reused unnoticed.
+ */
+static void follow_config(struct delivery *d)
+{
+	const struct config *config = app_config_acquire(d->app);
+	int r;
+
+	if (config == d->config) {
+		app_config_release(d->app, config);
+		return;
+	}
+
+	r = paces_build(d, config);
+	if (r < 0) {
+		/* The old paces go on; the next turn tries again. */
+		LOG(LOG_LEVEL_ERROR, "delivery.reconfigure_failed",
+		    {"error", strerror(-r)});
+		app_config_release(d->app, config);
+		return;
+	}
+	app_config_release(d->app, d->config);
+	d->config = config;
+}
+
 static void refresh_stats(struct delivery *d)
 {
 	int64_t now = app_mono_ms();
@@ -529,16 +658,20 @@ static void *delivery_main(void *arg)
 		int running;
 		int left;
 
-		atomic_store(&d->heartbeat_mono, app_mono_ms());
-
 		if (stopping &&
 		    (d->busy == 0 ||
 		     app_mono_ms() >= atomic_load(&d->stop_deadline_mono)))
 			break;
 
+		follow_config(d);
 		if (!stopping)
 			wait = fill_slots(d);
 		refresh_stats(d);
+
+		/* After the first turn: the outbox is read, figures are out. */
+		atomic_store(&d->heartbeat_mono, app_mono_ms());
+		if (d->app->heartbeat_ms > 0 && wait > d->app->heartbeat_ms)
+			wait = d->app->heartbeat_ms;
 
 		curl_multi_perform(d->multi, &running);
 		while ((msg = curl_multi_info_read(d->multi, &left))) {
@@ -566,7 +699,6 @@ static void *delivery_main(void *arg)
 
 int delivery_start(struct app *app, struct delivery **ret_delivery)
 {
-	const struct config *config = app->config;
 	struct delivery *d = calloc(1, sizeof(*d));
 	int r;
 
@@ -574,19 +706,13 @@ int delivery_start(struct app *app, struct delivery **ret_delivery)
 		return -ENOMEM;
 
 	d->app = app;
-	d->interval_ms = 60000 / (int64_t)config->rate_per_minute;
-	atomic_store(&d->heartbeat_mono, app_mono_ms());
+	d->config = app_config_acquire(app);
 
-	d->n_paces = config->n_targets + 1;
-	d->paces = calloc(d->n_paces, sizeof(*d->paces));
-	if (!d->paces) {
-		r = -ENOMEM;
+	r = store_open(d->config->state_dir, &d->store);
+	if (r < 0)
 		goto fail;
-	}
-	for (size_t i = 0; i < config->n_targets; i++)
-		d->paces[i].target = config->targets[i].name;
 
-	r = store_open(config->state_dir, &d->store);
+	r = paces_build(d, d->config);
 	if (r < 0)
 		goto fail;
 
@@ -606,7 +732,8 @@ fail:
 	if (d->multi)
 		curl_multi_cleanup(d->multi);
 	store_close(d->store);
-	free(d->paces);
+	paces_free(d->paces, d->n_paces);
+	app_config_release(app, d->config);
 	free(d);
 	return r;
 }
@@ -628,8 +755,14 @@ void delivery_stop(struct delivery *delivery, int64_t grace_ms)
 
 	curl_multi_cleanup(delivery->multi);
 	store_close(delivery->store);
-	free(delivery->paces);
+	paces_free(delivery->paces, delivery->n_paces);
+	app_config_release(delivery->app, delivery->config);
 	free(delivery);
+}
+
+int64_t delivery_heartbeat(const struct delivery *delivery)
+{
+	return atomic_load(&((struct delivery *)delivery)->heartbeat_mono);
 }
 
 bool delivery_alive(const struct delivery *delivery)

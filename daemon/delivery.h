@@ -14,6 +14,15 @@
  *                          dead letter.
  * Rows of kind subscribe are SNS SubscribeURL confirmations: a GET with
  * the same retry rules.
+ *
+ * Each turn of the loop uses the running configuration (app.h); after a
+ * reload the next turn takes the new one. Rows name their target, and
+ * the routing key is looked up when each is sent. A row whose target
+ * the configuration no longer has (a reload or a restart removed it)
+ * is neither sent nor dropped: it is retried like a failed send, with
+ * "its target is not in the configuration" in the log, until the target
+ * is configured again (then it goes out) or the retry deadline passes
+ * (then it is dead-lettered with that reason).
  */
 #ifndef ALERTBRIDGE_DELIVERY_H
 #define ALERTBRIDGE_DELIVERY_H
@@ -39,5 +48,12 @@ void delivery_stop(struct delivery *delivery, int64_t grace_ms);
 
 /* True while the worker's loop has turned within the last seconds. */
 bool delivery_alive(const struct delivery *delivery);
+
+/*
+ * When the loop last turned, in app_mono_ms(); 0 until its first turn
+ * (outbox read, figures published) is done. It turns at least every
+ * app->heartbeat_ms.
+ */
+int64_t delivery_heartbeat(const struct delivery *delivery);
 
 #endif

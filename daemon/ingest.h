@@ -17,6 +17,7 @@
 #include "app.h"
 
 struct ingest_request {
+	const struct config *config; /* the request's, see app.h */
 	const char *body;
 	size_t len;
 	const char *hdr_message_type; /* x-amz-sns-message-type, or NULL */

@@ -41,8 +41,10 @@ struct writer {
 	struct writer_item *head;
 	struct writer_item *tail;
 	bool stopping;
+	bool poked; /* deadlines changed while the scheduler ran */
 	int64_t next_prune_ms;
 	int64_t next_schedule_mono;
+	atomic_llong heartbeat_mono; /* 0 until the first pass is done */
 };
 
 static int apply_subscription(struct writer *writer, struct writer_item *item,
@@ -88,7 +90,7 @@ void writer_item_release(struct writer_item *item)
 static int apply(struct writer *writer, struct writer_item *item,
 		 bool *ret_queued)
 {
-	const struct config *config = writer->app->config;
+	const struct config *config = item->config;
 	int r;
 
 	if (item->kind == WRITER_COMMAND) {
@@ -156,9 +158,9 @@ fail:
 	    {"error", strerror(-r)}, {"detail", store_error(store)});
 }
 
-static void prune_seen(struct writer *writer, int64_t now_ms)
+static void prune_seen(struct writer *writer, const struct config *config,
+		       int64_t now_ms)
 {
-	const struct config *config = writer->app->config;
 	int64_t removed = 0;
 	char count[24];
 
@@ -217,15 +219,16 @@ static bool commit_batch(struct writer *writer, struct writer_item *batch)
 }
 
 /* Fires what fell due in one transaction; false when it failed. */
-static bool tick(struct writer *writer, int64_t now_ms)
+static bool tick(struct writer *writer, const struct config *config,
+		 int64_t now_ms)
 {
 	bool queued = false;
 	int r;
 
 	r = store_begin(writer->store);
 	if (r == 0)
-		r = pager_tick(writer->store, writer->app->config, now_ms,
-			       WRITER_TICK_MAX, &queued);
+		r = pager_tick(writer->store, config, now_ms, WRITER_TICK_MAX,
+			       &queued);
 	if (r == 0)
 		r = store_commit(writer->store);
 	if (r < 0) {
@@ -250,26 +253,31 @@ static bool tick(struct writer *writer, int64_t now_ms)
  */
 static int64_t schedule(struct writer *writer)
 {
+	const struct config *config = app_config_acquire(writer->app);
 	int64_t now = app_wall_ms();
 	int64_t next = ESCALATION_NEVER;
 	int64_t wait = WRITER_IDLE_MS;
 
-	prune_seen(writer, now);
+	prune_seen(writer, config, now);
 
 	for (int rounds = 0; rounds < 16; rounds++) {
 		if (store_incident_next_deadline(writer->store, &next) < 0 ||
-		    next > now || !tick(writer, now))
+		    next > now || !tick(writer, config, now))
 			break;
 	}
 
 	if (next != ESCALATION_NEVER && next - now < wait)
 		wait = next > now ? next - now : 0;
-	if (writer->app->config->testing_clock_file &&
-	    wait > WRITER_TEST_CLOCK_POLL_MS)
+	if (config->testing_clock_file && wait > WRITER_TEST_CLOCK_POLL_MS)
 		wait = WRITER_TEST_CLOCK_POLL_MS;
 
-	writer->next_schedule_mono = app_mono_ms() + wait;
+	app_config_release(writer->app, config);
 	return wait;
+}
+
+static void beat(struct writer *writer)
+{
+	atomic_store(&writer->heartbeat_mono, app_mono_ms());
 }
 
 static void wait_for_work(struct writer *writer, int64_t wait_ms)
@@ -297,17 +305,33 @@ static void *writer_main(void *arg)
 		bool queued;
 		int n = 1;
 
-		/* Between batches, and while idle, the scheduler's turn. */
+		/*
+		 * Between batches, and while idle, the scheduler's turn when
+		 * a deadline is due; idle, the thread still wakes every
+		 * heartbeat to say it is alive.
+		 */
 		while (!writer->stopping &&
 		       (!writer->head ||
 			app_mono_ms() >= writer->next_schedule_mono)) {
 			int64_t wait;
 
-			pthread_mutex_unlock(&writer->lock);
-			wait = schedule(writer);
-			pthread_mutex_lock(&writer->lock);
+			if (app_mono_ms() >= writer->next_schedule_mono) {
+				writer->poked = false;
+				pthread_mutex_unlock(&writer->lock);
+				wait = schedule(writer);
+				pthread_mutex_lock(&writer->lock);
+				writer->next_schedule_mono =
+					writer->poked ? 0
+						      : app_mono_ms() + wait;
+			}
+			beat(writer);
 			if (writer->head || writer->stopping)
 				break;
+
+			wait = writer->next_schedule_mono - app_mono_ms();
+			if (writer->app->heartbeat_ms > 0 &&
+			    wait > writer->app->heartbeat_ms)
+				wait = writer->app->heartbeat_ms;
 			if (wait > 0)
 				wait_for_work(writer, wait);
 		}
@@ -332,6 +356,7 @@ static void *writer_main(void *arg)
 		queued = commit_batch(writer, batch);
 		if (queued && writer->app->delivery)
 			delivery_wake(writer->app->delivery);
+		beat(writer);
 
 		pthread_mutex_lock(&writer->lock);
 		for (struct writer_item *it = batch; it;) {
@@ -349,6 +374,7 @@ static void *writer_main(void *arg)
 int writer_start(struct app *app, struct writer **ret_writer)
 {
 	struct writer *writer = calloc(1, sizeof(*writer));
+	const struct config *config;
 	pthread_condattr_t attr;
 	int r;
 
@@ -356,7 +382,9 @@ int writer_start(struct app *app, struct writer **ret_writer)
 		return -ENOMEM;
 
 	writer->app = app;
-	r = store_open(app->config->state_dir, &writer->store);
+	config = app_config_acquire(app);
+	r = store_open(config->state_dir, &writer->store);
+	app_config_release(app, config);
 	if (r < 0) {
 		free(writer);
 		return r;
@@ -410,8 +438,14 @@ void writer_poke(struct writer *writer)
 {
 	pthread_mutex_lock(&writer->lock);
 	writer->next_schedule_mono = 0;
+	writer->poked = true;
 	pthread_cond_signal(&writer->work);
 	pthread_mutex_unlock(&writer->lock);
+}
+
+int64_t writer_heartbeat(const struct writer *writer)
+{
+	return atomic_load(&((struct writer *)writer)->heartbeat_mono);
 }
 
 void writer_stop(struct writer *writer)

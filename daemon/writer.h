@@ -38,6 +38,12 @@ struct writer_item {
 	enum writer_kind kind;
 
 	/*
+	 * in: the configuration the item was planned with (the caller's
+	 * reference, see app.h), which the writer applies it with.
+	 */
+	const struct config *config;
+
+	/*
 	 * in: the id that makes it idempotent (SNS MessageId, PagerDuty
 	 * X-Webhook-Id), remembered with seen_type; NULL for none.
 	 */
@@ -77,6 +83,14 @@ void writer_submit(struct writer *writer, struct writer_item *item);
 
 /* Deadlines changed behind the writer's back: look at them now. */
 void writer_poke(struct writer *writer);
+
+/*
+ * When the thread last turned, in app_mono_ms(); 0 until its first
+ * scheduler pass (what fell due while the daemon was down) is done.
+ * It turns at least every app->heartbeat_ms while idle; a value older
+ * than that by far means it is stuck (in a commit, say).
+ */
+int64_t writer_heartbeat(const struct writer *writer);
 
 /* Finishes what is queued, then stops the thread. */
 void writer_stop(struct writer *writer);

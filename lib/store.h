@@ -228,6 +228,15 @@ int store_outbox_dead(struct store *store, int64_t id, int64_t now_ms,
 int store_outbox_stats(struct store *store, int64_t *ret_depth,
 		       int64_t *ret_oldest_ms);
 
+/*
+ * The names of the targets that rows wait for, at most max, in name
+ * order: with a configuration that no longer has some of them, the
+ * delivery worker still finds their rows. Free with store_names_free().
+ */
+int store_outbox_targets(struct store *store, size_t max, char ***ret_names,
+			 size_t *ret_n);
+void store_names_free(char **names, size_t n);
+
 int store_dead_count(struct store *store, int64_t *ret_count);
 
 /* -- subscriptions -- */

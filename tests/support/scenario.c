@@ -36,7 +36,7 @@ static int prepare(struct scenario *s)
 	return testkey_write_cert(s->key, s->h.cert_dir, SCENARIO_CERT);
 }
 
-int scenario_start(struct scenario *s, const char *extra_yaml)
+int scenario_prepare(struct scenario *s, const char *extra_yaml)
 {
 	int r = prepare(s);
 
@@ -44,6 +44,13 @@ int scenario_start(struct scenario *s, const char *extra_yaml)
 		r = harness_write_standard_config(&s->h, fakepd_url(s->pd),
 						  SCENARIO_AS_OF,
 						  extra_yaml ? extra_yaml : "");
+	return r;
+}
+
+int scenario_start(struct scenario *s, const char *extra_yaml)
+{
+	int r = scenario_prepare(s, extra_yaml);
+
 	return r < 0 ? r : harness_start(&s->h);
 }
 

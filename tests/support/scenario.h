@@ -37,6 +37,10 @@ int scenario_teardown(void **state);
 
 /* Sets everything up and starts the daemon; extra goes into the YAML. */
 int scenario_start(struct scenario *s, const char *extra_yaml);
+
+/* All of scenario_start() but the start, for a test that starts the
+ * daemon its own way. */
+int scenario_prepare(struct scenario *s, const char *extra_yaml);
 void scenario_finish(struct scenario *s);
 
 /*
