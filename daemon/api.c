@@ -67,8 +67,10 @@ static bool command_of(enum pdwebhook_event_type type,
 		*ret_command = PAGER_RESOLVE;
 		return true;
 	case PDWEBHOOK_EVENT_UNACKNOWLEDGED:
-	case PDWEBHOOK_EVENT_REOPENED:
 		*ret_command = PAGER_UNACKNOWLEDGE;
+		return true;
+	case PDWEBHOOK_EVENT_REOPENED:
+		*ret_command = PAGER_REOPEN;
 		return true;
 	case PDWEBHOOK_EVENT_OTHER:
 		break;
@@ -225,8 +227,30 @@ bool api_authorize(const struct config *config, const char *authorization,
 	return true;
 }
 
-static json_t *incident_json(const struct store_incident *inc)
+/* The highest escalation level paged and not resolved; 0 for none. */
+static int level_reached(struct store *store, const char *dedup_key,
+			 unsigned int *ret_level)
 {
+	struct store_page *pages = NULL;
+	unsigned int level = 0;
+	size_t n = 0;
+	int r;
+
+	r = store_pages_open(store, dedup_key, &pages, &n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		if (pages[i].step + 1 > level)
+			level = pages[i].step + 1;
+	store_pages_free(pages, n);
+	*ret_level = level;
+	return 0;
+}
+
+static json_t *incident_json(struct store *store,
+			     const struct store_incident *inc)
+{
+	unsigned int level = 0;
 	char opened[32] = "";
 	char next[32] = "";
 	json_t *obj;
@@ -252,6 +276,9 @@ static json_t *incident_json(const struct store_incident *inc)
 	json_object_set_new(obj, "acknowledged_by",
 			    inc->ack_source ? json_string(inc->ack_source)
 					    : json_null());
+	if (level_reached(store, inc->dedup_key, &level) == 0)
+		json_object_set_new(obj, "level",
+				    level ? json_integer(level) : json_null());
 	return obj;
 }
 
@@ -276,7 +303,7 @@ void api_incidents(const struct config *config, struct api_response *out)
 
 	array = json_array();
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(array, incident_json(&list[i]));
+		json_array_append_new(array, incident_json(store, &list[i]));
 	text = json_dumps(array, JSON_INDENT(2));
 	if (!text) {
 		reply(out, 500, "out of memory");

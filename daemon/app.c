@@ -1,6 +1,6 @@
 /*
  * app: the running configuration, shared by counted references; the
- * daemon's clocks.
+ * daemon's clocks (its own, anchored at start; the system's; a test's).
  *
  * A handful of configurations live at once at most: the running one and
  * those that units of work started before a reload still hold. They
@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -150,19 +151,46 @@ int app_config_swap(struct app *app, struct config *config)
 
 /* Set once at start, before the threads, and never changed after. */
 static char *test_clock_path;
+static char *test_wall_offset_path;
 
-int app_set_test_clock(const char *path)
+/* The last instant read from the test clock, for a failed read. */
+static atomic_llong test_clock_last;
+
+/* Taken once, at the first reading of the daemon's clock. */
+static pthread_once_t anchor_once = PTHREAD_ONCE_INIT;
+static int64_t anchor_wall_ms;
+static int64_t anchor_mono_ms;
+
+int app_set_test_clock(const char *clock_path, const char *wall_offset_path)
 {
-	char *copy = NULL;
+	char *clock_copy = NULL;
+	char *offset_copy = NULL;
 
-	if (path) {
-		copy = strdup(path);
-		if (!copy)
+	if (clock_path) {
+		clock_copy = strdup(clock_path);
+		if (!clock_copy)
 			return -ENOMEM;
 	}
+	if (clock_path && wall_offset_path) {
+		offset_copy = strdup(wall_offset_path);
+		if (!offset_copy) {
+			free(clock_copy);
+			return -ENOMEM;
+		}
+	}
 	free(test_clock_path);
-	test_clock_path = copy;
+	free(test_wall_offset_path);
+	test_clock_path = clock_copy;
+	test_wall_offset_path = offset_copy;
 	return 0;
+}
+
+static int64_t clock_ms(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* The test clock's instant; false when it cannot be read. */
@@ -180,29 +208,93 @@ static bool test_clock_ms(int64_t *ret_ms)
 	return ok;
 }
 
-int64_t app_wall_ms(void)
+/* The test's step of the wall clock, in ms: 0 when there is none. */
+static int64_t test_wall_offset_ms(void)
 {
-	struct timespec ts;
+	long long seconds;
+	char *text = NULL;
+	size_t len = 0;
+	char *end;
+
+	if (!test_wall_offset_path ||
+	    util_read_file(test_wall_offset_path, 64, &text, &len) < 0)
+		return 0;
+	seconds = strtoll(text, &end, 10);
+	if (end == text || seconds < -INT32_MAX || seconds > INT32_MAX)
+		seconds = 0;
+	free(text);
+	return (int64_t)seconds * 1000;
+}
+
+/*
+ * What the system's clocks read now: the wall clock (CLOCK_REALTIME) and
+ * the time elapsed (CLOCK_BOOTTIME: monotonic, a step of the wall clock
+ * does not move it, and unlike CLOCK_MONOTONIC it counts a suspend, so
+ * that a step due during one fires at the resume). A test clock stands
+ * for both, its instant as the time elapsed and, moved by the test's
+ * offset, as the wall clock; it is read once, so that the two agree.
+ * Before it was ever readable, the real wall clock stands in for it.
+ */
+static void system_clocks(int64_t *ret_wall_ms, int64_t *ret_mono_ms)
+{
 	int64_t ms;
 
-	if (test_clock_path && test_clock_ms(&ms))
-		return ms;
+	if (!test_clock_path) {
+		*ret_wall_ms = clock_ms(CLOCK_REALTIME);
+		*ret_mono_ms = clock_ms(CLOCK_BOOTTIME);
+		return;
+	}
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (test_clock_ms(&ms))
+		atomic_store(&test_clock_last, ms);
+	else
+		ms = atomic_load(&test_clock_last);
+	if (ms == 0)
+		ms = clock_ms(CLOCK_REALTIME);
+	*ret_mono_ms = ms;
+	*ret_wall_ms = ms + test_wall_offset_ms();
+}
+
+static void take_anchor(void)
+{
+	system_clocks(&anchor_wall_ms, &anchor_mono_ms);
+}
+
+int64_t app_wall_ms(void)
+{
+	int64_t wall;
+	int64_t mono;
+
+	pthread_once(&anchor_once, take_anchor);
+	system_clocks(&wall, &mono);
+	return anchor_wall_ms + (mono - anchor_mono_ms);
+}
+
+int64_t app_wall_step_ms(void)
+{
+	int64_t wall;
+	int64_t mono;
+
+	pthread_once(&anchor_once, take_anchor);
+	system_clocks(&wall, &mono);
+	return wall - (anchor_wall_ms + (mono - anchor_mono_ms));
 }
 
 int64_t app_mono_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return clock_ms(CLOCK_MONOTONIC);
 }
 
 int64_t app_judge_ms(const struct config *config)
 {
+	int64_t wall;
+	int64_t mono;
+
 	if (config->testing_as_of_ms)
 		return config->testing_as_of_ms;
-	return app_wall_ms();
+
+	/* Outside timestamps are judged on the system's clock as it reads
+	 * now, steps and all: theirs came from a clock like it. */
+	system_clocks(&wall, &mono);
+	return wall;
 }

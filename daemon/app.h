@@ -82,22 +82,38 @@ void app_config_release(struct app *app, const struct config *config);
 int app_config_swap(struct app *app, struct config *config);
 
 /*
- * Wall-clock time in UTC milliseconds: stored deadlines, records. With
- * a test clock set it is the instant written in that file instead.
+ * The daemon's clock, in UTC milliseconds: what it stores (deadlines,
+ * records) and schedules by. It is the wall clock as read at the first
+ * call (at start), advanced by the time elapsed since (a monotonic clock
+ * that counts a suspend too), so that a later step of the system's
+ * clock (NTP, a hand set) can neither fire an escalation step early nor
+ * hold one back. A restart takes the system's clock as it then reads.
  */
 int64_t app_wall_ms(void);
 
-/* Test-only: take "now" from path (an ISO 8601 instant); NULL: off.
- * The path is copied. */
-int app_set_test_clock(const char *path);
+/*
+ * How far the system's wall clock has stepped away from the daemon's
+ * clock since start (positive: the system's is ahead).
+ */
+int64_t app_wall_step_ms(void);
+
+/*
+ * Test-only, before the clock is first read: clock_path holds an ISO
+ * 8601 instant that stands for the time elapsed (what the monotonic
+ * clock measures); wall_offset_path (may be NULL) a signed number of
+ * seconds by which the system's wall clock is stepped away from that
+ * instant. NULL clock_path: the real clocks. The paths are copied.
+ */
+int app_set_test_clock(const char *clock_path, const char *wall_offset_path);
 
 /* Monotonic milliseconds: timeouts and pacing that a clock jump must
  * not disturb. */
 int64_t app_mono_ms(void);
 
 /*
- * The instant SNS messages and certificates are judged at: the real
- * time, or the configuration's testing.as_of.
+ * The instant SNS messages and certificates are judged at: the system's
+ * wall clock as it reads now (not the daemon's clock: their timestamps
+ * come from clocks like it), or the configuration's testing.as_of.
  */
 int64_t app_judge_ms(const struct config *config);
 

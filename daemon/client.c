@@ -132,8 +132,8 @@ static void print_incidents(const char *text)
 		return;
 	}
 
-	printf("%-10s %-13s %-9s %-24s %-24s %s\n", "STATUS", "ESCALATION",
-	       "SEVERITY", "OPENED", "NEXT STEP", "DEDUP KEY");
+	printf("%-10s %-13s %-5s %-9s %-24s %-24s %s\n", "STATUS", "ESCALATION",
+	       "LEVEL", "SEVERITY", "OPENED", "NEXT STEP", "DEDUP KEY");
 	json_array_foreach(list, i, inc)
 	{
 		const char *next = json_string_value(
@@ -142,12 +142,19 @@ static void print_incidents(const char *text)
 			json_string_value(json_object_get(inc, "opened"));
 		const char *severity =
 			json_string_value(json_object_get(inc, "severity"));
+		json_t *level = json_object_get(inc, "level");
+		char level_text[24] = "-";
 
-		printf("%-10s %-13s %-9s %-24s %-24s %s\n",
+		/* A daemon from before levels were listed sends none. */
+		if (json_is_integer(level))
+			snprintf(level_text, sizeof(level_text), "%lld",
+				 (long long)json_integer_value(level));
+
+		printf("%-10s %-13s %-5s %-9s %-24s %-24s %s\n",
 		       json_string_value(json_object_get(inc, "status")),
 		       json_string_value(json_object_get(inc, "escalation")),
-		       severity ? severity : "-", opened ? opened : "-",
-		       next ? next : "-",
+		       level_text, severity ? severity : "-",
+		       opened ? opened : "-", next ? next : "-",
 		       json_string_value(json_object_get(inc, "dedup_key")));
 	}
 	if (json_array_size(list) == 0)
@@ -160,8 +167,8 @@ int command_incidents(int argc, char **argv)
 	static const char usage[] =
 		"Usage: alertbridge incidents [-c FILE] [--url URL]\n\n"
 		"Lists the open incidents of the running daemon: status,"
-		" escalation,\nseverity, when opened, when the next step is"
-		" due, and the dedup key.\n";
+		" escalation,\nthe highest level paged, severity, when opened,"
+		" when the next step\nis due, and the dedup key.\n";
 	struct strbuf answer;
 	struct client c = {0};
 	long status = 0;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -19,6 +20,7 @@
 #include "render.h"
 #include "retry.h"
 #include "store.h"
+#include "util.h"
 
 #define DELIVERY_SLOTS        16
 #define DELIVERY_RESPONSE_MAX (64 * 1024)
@@ -47,8 +49,17 @@ struct slot {
  */
 #define DELIVERY_PACES_MAX 1024
 
+/*
+ * Pacing is per routing key: PagerDuty limits the events to one key, so
+ * targets that share a key share its budget. The targets of one key
+ * form a group, whose first member keeps the budget (next_send_mono)
+ * and sends the oldest row due of any of them. A target the
+ * configuration no longer has is a group of its own.
+ */
 struct pace {
-	char *target; /* NULL: subscriptions */
+	char *target;            /* NULL: subscriptions */
+	const char *routing_key; /* in the configuration; NULL: none */
+	size_t group;            /* the index of the group's first member */
 	int64_t next_send_mono;
 };
 
@@ -95,16 +106,52 @@ static struct slot *free_slot(struct delivery *d)
 	return NULL;
 }
 
-/* Parses Retry-After: delta-seconds only (PagerDuty sends those). */
+/* The longest Retry-After believed; retry_delay_ms() caps it further. */
+#define DELIVERY_RETRY_AFTER_MAX_S (24 * 3600)
+
+/*
+ * A Retry-After value in ms: delta-seconds, or an HTTP-date (RFC 9110,
+ * section 10.2.3), which curl_getdate() reads in all three of its forms.
+ * The date is on the server's clock, so the system's clock as it reads
+ * now turns it into a delay; one in the past asks for none.
+ */
+static bool parse_retry_after(const char *value, int64_t *ret_ms)
+{
+	struct timespec now;
+	long long seconds;
+	time_t when;
+	char *end;
+
+	if (*value >= '0' && *value <= '9') {
+		errno = 0;
+		seconds = strtoll(value, &end, 10);
+		if (errno || *end != '\0' ||
+		    seconds >= DELIVERY_RETRY_AFTER_MAX_S)
+			return false;
+		*ret_ms = seconds * 1000;
+		return true;
+	}
+
+	when = curl_getdate(value, NULL);
+	if (when == -1)
+		return false;
+	clock_gettime(CLOCK_REALTIME, &now);
+	seconds = (long long)(when - now.tv_sec);
+	if (seconds >= DELIVERY_RETRY_AFTER_MAX_S)
+		return false;
+	*ret_ms = seconds > 0 ? seconds * 1000 - now.tv_nsec / 1000000 : 0;
+	return true;
+}
+
 static size_t on_header(char *data, size_t size, size_t n, void *userdata)
 {
 	struct slot *slot = userdata;
 	size_t len = size * n;
 	static const char name[] = "retry-after:";
-	char value[32];
+	char value[96];
 	size_t vlen;
-	char *end;
-	long seconds;
+	char *start;
+	int64_t ms;
 
 	if (len <= sizeof(name) - 1 ||
 	    strncasecmp(data, name, sizeof(name) - 1) != 0)
@@ -115,10 +162,11 @@ static size_t on_header(char *data, size_t size, size_t n, void *userdata)
 		return len;
 	memcpy(value, data + sizeof(name) - 1, vlen);
 	value[vlen] = '\0';
+	util_rstrip(value);
+	start = value + strspn(value, " \t");
 
-	seconds = strtol(value, &end, 10);
-	if (end != value && seconds >= 0 && seconds < 24 * 3600)
-		slot->retry_after_ms = seconds * 1000;
+	if (parse_retry_after(start, &ms))
+		slot->retry_after_ms = ms;
 	return len;
 }
 
@@ -254,8 +302,8 @@ static void retry_later(struct delivery *d, struct slot *slot, long status,
 	}
 
 	/* A 429 speaks for the routing key, not just this event. */
-	if (status == 429) {
-		struct pace *pace = &d->paces[slot->pace_index];
+	if (status == 429 && slot->pace_index < d->n_paces) {
+		struct pace *pace = &d->paces[d->paces[slot->pace_index].group];
 		int64_t until = app_mono_ms() + delay;
 
 		if (pace->next_send_mono < until)
@@ -440,6 +488,68 @@ static int start_transfer(struct delivery *d, struct slot *slot,
 	return 0;
 }
 
+/*
+ * The oldest row due of the targets in group g and not in flight,
+ * moved to *ret_row, with the index of its target's pace; false when
+ * there is none. Every head row of a target is due at once, so one
+ * beyond those in flight is enough.
+ */
+static bool next_paced_row(struct delivery *d, size_t g, int64_t now_wall,
+			   struct store_outbox_row *ret_row,
+			   size_t *ret_pace_index)
+{
+	bool found = false;
+
+	for (size_t p = g; p < d->n_paces; p++) {
+		struct store_outbox_row *rows = NULL;
+		size_t n = 0;
+
+		if (d->paces[p].group != g || !d->paces[p].target)
+			continue;
+		if (store_outbox_due(d->store, d->paces[p].target, now_wall,
+				     d->busy + 1, &rows, &n) < 0) {
+			LOG(LOG_LEVEL_ERROR, "store.outbox_read_failed",
+			    {"detail", store_error(d->store)});
+			continue;
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (row_in_flight(d, rows[i].id))
+				continue;
+			if (!found || rows[i].id < ret_row->id) {
+				if (found)
+					store_outbox_row_release(ret_row);
+				*ret_row = rows[i];
+				memset(&rows[i], 0, sizeof(rows[i]));
+				*ret_pace_index = p;
+				found = true;
+			}
+			break;
+		}
+		store_outbox_rows_free(rows, n);
+	}
+	return found;
+}
+
+/* Starts the subscription rows due; false when the store failed. */
+static bool fill_unpaced(struct delivery *d, size_t p, int64_t now_wall)
+{
+	struct store_outbox_row *rows = NULL;
+	size_t n = 0;
+
+	/* Enough rows to step over the ones already in flight. */
+	if (store_outbox_due(d->store, NULL, now_wall, d->busy + DELIVERY_SLOTS,
+			     &rows, &n) < 0) {
+		LOG(LOG_LEVEL_ERROR, "store.outbox_read_failed",
+		    {"detail", store_error(d->store)});
+		return false;
+	}
+	for (size_t i = 0; i < n && d->busy < DELIVERY_SLOTS; i++)
+		if (!row_in_flight(d, rows[i].id))
+			start_transfer(d, free_slot(d), &rows[i], p);
+	store_outbox_rows_free(rows, n);
+	return true;
+}
+
 /* Starts what is due and allowed; returns the ms until worth looking. */
 static int64_t fill_slots(struct delivery *d)
 {
@@ -450,42 +560,32 @@ static int64_t fill_slots(struct delivery *d)
 
 	for (size_t p = 0; p < d->n_paces; p++) {
 		struct pace *pace = &d->paces[p];
-		bool paced = pace->target != NULL;
-		struct store_outbox_row *rows = NULL;
-		size_t n = 0;
+		struct store_outbox_row row = {0};
+		size_t from = p;
 
 		if (d->busy >= DELIVERY_SLOTS)
 			break;
 
-		if (paced && now_mono < pace->next_send_mono) {
+		if (!pace->target) {
+			if (!fill_unpaced(d, p, now_wall))
+				return DELIVERY_IDLE_WAIT_MS;
+			continue;
+		}
+		if (pace->group != p)
+			continue; /* sent for with its group's first member */
+
+		if (now_mono < pace->next_send_mono) {
 			if (pace->next_send_mono - now_mono < wait)
 				wait = pace->next_send_mono - now_mono;
 			continue;
 		}
 
-		/* Enough rows to step over the ones already in flight. */
-		if (store_outbox_due(d->store, pace->target, now_wall,
-				     d->busy + (paced ? 1 : DELIVERY_SLOTS),
-				     &rows, &n) < 0) {
-			LOG(LOG_LEVEL_ERROR, "store.outbox_read_failed",
-			    {"detail", store_error(d->store)});
-			return DELIVERY_IDLE_WAIT_MS;
-		}
-
-		for (size_t i = 0; i < n && d->busy < DELIVERY_SLOTS; i++) {
-			if (row_in_flight(d, rows[i].id))
-				continue;
-
-			start_transfer(d, free_slot(d), &rows[i], p);
-			if (paced) {
-				pace->next_send_mono =
-					now_mono + d->interval_ms;
-				if (d->interval_ms < wait)
-					wait = d->interval_ms;
-				break;
-			}
-		}
-		store_outbox_rows_free(rows, n);
+		if (!next_paced_row(d, p, now_wall, &row, &from))
+			continue;
+		start_transfer(d, free_slot(d), &row, from);
+		pace->next_send_mono = now_mono + d->interval_ms;
+		if (d->interval_ms < wait)
+			wait = d->interval_ms;
 	}
 
 	if (store_outbox_next_due(d->store, &next_due) == 0 &&
@@ -524,11 +624,40 @@ static int add_pace(struct pace *paces, size_t *n, const struct pace *old,
 	p->target = strdup(target);
 	if (!p->target)
 		return -ENOMEM;
+	p->group = *n;
 	for (size_t i = 0; i < n_old; i++)
 		if (old[i].target && strcmp(old[i].target, target) == 0)
-			p->next_send_mono = old[i].next_send_mono;
+			p->next_send_mono = old[old[i].group].next_send_mono;
 	(*n)++;
 	return 0;
+}
+
+/*
+ * Puts the configured targets (the first n_targets paces) that share a
+ * routing key in one group, whose budget is the latest any of them
+ * carried over.
+ */
+static void group_by_key(struct pace *paces, const struct config *config)
+{
+	for (size_t t = 0; t < config->n_targets; t++) {
+		size_t g = 0;
+
+		paces[t].routing_key = config->targets[t].routing_key;
+		while (g < t &&
+		       strcmp(paces[g].routing_key, paces[t].routing_key) != 0)
+			g++;
+		paces[t].group = g;
+		if (g == t)
+			continue;
+		if (paces[g].next_send_mono < paces[t].next_send_mono)
+			paces[g].next_send_mono = paces[t].next_send_mono;
+		LOG(LOG_LEVEL_INFO, "delivery.key_shared",
+		    {"target", config->targets[t].name},
+		    {"key_fingerprint", config->targets[t].fingerprint},
+		    {"with", config->targets[g].name},
+		    {"detail", "paced together: PagerDuty's limit is per"
+			       " routing key"});
+	}
 }
 
 /*
@@ -578,7 +707,10 @@ static int paces_build(struct delivery *d, const struct config *config)
 			       " are retried until it is configured again"
 			       " or the retry deadline passes"});
 
-	paces[n++].target = NULL; /* subscriptions, last */
+	group_by_key(paces, config);
+	paces[n].target = NULL; /* subscriptions, last */
+	paces[n].group = n;
+	n++;
 	paces_free(d->paces, d->n_paces);
 	d->paces = paces;
 	d->n_paces = n;

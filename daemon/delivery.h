@@ -3,15 +3,16 @@
  *
  * One thread drives libcurl's multi interface. It sends the head row of
  * each order key only (so a resolve never overtakes its trigger), paces
- * each routing key to the configured events per minute, and records
+ * each routing key to the configured events per minute (targets that
+ * share a key share its budget), and records
  * every outcome in the store:
  *   2xx                    delivered, the row goes away;
  *   400, 413, 422          the event will never be accepted: dead letter,
  *                          with PagerDuty's error list in the log;
  *   429, 5xx, other, network errors and timeouts
  *                          try again with backoff and jitter, honouring
- *                          Retry-After, until the retry deadline, then
- *                          dead letter.
+ *                          Retry-After (seconds or an HTTP-date), until
+ *                          the retry deadline, then dead letter.
  * Rows of kind subscribe are SNS SubscribeURL confirmations: a GET with
  * the same retry rules.
  *

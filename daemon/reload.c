@@ -99,6 +99,10 @@ int reload_check(const struct config *running, struct config *next,
 	if (r == 0)
 		r = keep_text("testing.clock_file", running->testing_clock_file,
 			      &next->testing_clock_file);
+	if (r == 0)
+		r = keep_text("testing.wall_offset_file",
+			      running->testing_wall_offset_file,
+			      &next->testing_wall_offset_file);
 	if (r < 0)
 		return r;
 

@@ -177,6 +177,18 @@ static enum MHD_Result too_large(const struct config *config,
 	return respond_text(conn, 413, text);
 }
 
+static enum MHD_Result wrong_content_type(struct MHD_Connection *conn)
+{
+	static const char text[] = "content type must be text/plain or"
+				   " application/json";
+
+	metrics_rejected(METRICS_REJECT_CONTENT_TYPE);
+	metrics_received(METRICS_TYPE_UNKNOWN, METRICS_OUTCOME_REJECTED);
+	LOG(LOG_LEVEL_WARNING, "sns.rejected", {"status", "415"},
+	    {"reason", text});
+	return respond_text(conn, 415, text);
+}
+
 /* Refuses before reading a body whose declared length is too long. */
 static bool declared_too_large(const struct config *config,
 			       struct MHD_Connection *conn)
@@ -347,9 +359,7 @@ static enum MHD_Result first_call(struct server *server,
 	if (declared_too_large(config, conn))
 		return too_large(config, conn);
 	if (route == ROUTE_SNS && !content_type_ok(conn))
-		return respond_text(conn, 415,
-				    "content type must be text/plain"
-				    " or application/json");
+		return wrong_content_type(conn);
 
 	req = calloc(1, sizeof(*req));
 	if (!req)

@@ -479,7 +479,8 @@ static int load(struct service *s)
 			return -EPERM;
 		}
 		warn_testing(config);
-		r = app_set_test_clock(config->testing_clock_file);
+		r = app_set_test_clock(config->testing_clock_file,
+				       config->testing_wall_offset_file);
 		if (r < 0) {
 			config_free(config);
 			return r;

@@ -31,6 +31,9 @@
 #define WRITER_IDLE_MS            10000
 #define WRITER_TEST_CLOCK_POLL_MS 50
 
+/* A step of the system's clock this large is worth a log line. */
+#define WRITER_WALL_STEP_NOTICE_MS 1000
+
 struct writer {
 	struct app *app;
 	struct store *store;
@@ -45,6 +48,14 @@ struct writer {
 	int64_t next_prune_ms;
 	int64_t next_schedule_mono;
 	atomic_llong heartbeat_mono; /* 0 until the first pass is done */
+
+	/* From start until nothing is overdue: what fell due while the
+	 * daemon was down, fired late. */
+	bool catching_up;
+	size_t caught_up_steps;
+	int64_t caught_up_late_ms;
+
+	int64_t wall_step_logged_ms; /* the step the log last reported */
 };
 
 static int apply_subscription(struct writer *writer, struct writer_item *item,
@@ -222,13 +233,13 @@ static bool commit_batch(struct writer *writer, struct writer_item *batch)
 static bool tick(struct writer *writer, const struct config *config,
 		 int64_t now_ms)
 {
-	bool queued = false;
+	struct pager_tick_result result = {0};
 	int r;
 
 	r = store_begin(writer->store);
 	if (r == 0)
 		r = pager_tick(writer->store, config, now_ms, WRITER_TICK_MAX,
-			       &queued);
+			       &result);
 	if (r == 0)
 		r = store_commit(writer->store);
 	if (r < 0) {
@@ -239,17 +250,54 @@ static bool tick(struct writer *writer, const struct config *config,
 		return false;
 	}
 
-	if (queued && writer->app->delivery)
+	if (writer->catching_up) {
+		writer->caught_up_steps += result.steps_fired;
+		if (result.late_ms > writer->caught_up_late_ms)
+			writer->caught_up_late_ms = result.late_ms;
+	}
+	if (result.queued && writer->app->delivery)
 		delivery_wake(writer->app->delivery);
 	return true;
 }
 
+/* The first time nothing is overdue after start: says what was late. */
+static void catch_up_done(struct writer *writer)
+{
+	char steps[24];
+	char late[24];
+
+	writer->catching_up = false;
+	if (writer->caught_up_steps == 0)
+		return;
+	LOG(LOG_LEVEL_WARNING, "escalation.catch_up",
+	    {"steps", log_int(steps, (int64_t)writer->caught_up_steps)},
+	    {"late_ms", log_int(late, writer->caught_up_late_ms)},
+	    {"detail", "fired the steps that fell due while the daemon was"
+		       " not running"});
+}
+
+/* Says so when the system's clock was stepped (NTP, by hand). */
+static void notice_wall_step(struct writer *writer)
+{
+	int64_t step = app_wall_step_ms();
+	int64_t change = step - writer->wall_step_logged_ms;
+	char text[24];
+
+	if (change > -WRITER_WALL_STEP_NOTICE_MS &&
+	    change < WRITER_WALL_STEP_NOTICE_MS)
+		return;
+	writer->wall_step_logged_ms = step;
+	LOG(LOG_LEVEL_WARNING, "clock.wall_stepped",
+	    {"step_ms", log_int(text, step)},
+	    {"detail", "escalation keeps to the time elapsed since start;"
+		       " a restart takes the system's clock as it reads"});
+}
+
 /*
  * The scheduler's turn: fire whatever is due, then say how long to
- * sleep. Deadlines are wall-clock instants in the store; the sleep is
- * on the monotonic clock, and the next look compares against the wall
- * clock again, so a clock step only moves when a step fires, and the
- * store's record of fired steps keeps any from firing twice.
+ * sleep. Deadlines are UTC instants in the store, judged on the
+ * daemon's clock (app_wall_ms()), which a step of the system's clock
+ * does not move: each step fires when its delay has elapsed, once.
  */
 static int64_t schedule(struct writer *writer)
 {
@@ -259,10 +307,17 @@ static int64_t schedule(struct writer *writer)
 	int64_t wait = WRITER_IDLE_MS;
 
 	prune_seen(writer, config, now);
+	notice_wall_step(writer);
 
 	for (int rounds = 0; rounds < 16; rounds++) {
-		if (store_incident_next_deadline(writer->store, &next) < 0 ||
-		    next > now || !tick(writer, config, now))
+		if (store_incident_next_deadline(writer->store, &next) < 0)
+			break;
+		if (next > now) {
+			if (writer->catching_up)
+				catch_up_done(writer);
+			break;
+		}
+		if (!tick(writer, config, now))
 			break;
 	}
 
@@ -382,6 +437,7 @@ int writer_start(struct app *app, struct writer **ret_writer)
 		return -ENOMEM;
 
 	writer->app = app;
+	writer->catching_up = true;
 	config = app_config_acquire(app);
 	r = store_open(config->state_dir, &writer->store);
 	app_config_release(app, config);

@@ -10,7 +10,10 @@
  * The same thread is the escalation scheduler: between batches it fires
  * the steps and silence ends that fell due (pager_tick()), waiting on the
  * monotonic clock for the earliest stored deadline, so that they share
- * the one writer with ingest.
+ * the one writer with ingest. Deadlines are judged on the daemon's clock
+ * (app_wall_ms()), which a step of the system's clock does not move.
+ * After a start it logs what it fired late (escalation.catch_up); it
+ * logs a step of the system's clock when it sees one.
  */
 #ifndef ALERTBRIDGE_WRITER_H
 #define ALERTBRIDGE_WRITER_H

@@ -76,22 +76,38 @@ int scenario_start_escalation(struct scenario *s, const char *extra_yaml)
 	return r < 0 ? r : harness_start(&s->h);
 }
 
-int scenario_set_clock(struct scenario *s, int64_t offset_ms)
+/* Written aside and renamed, so the daemon never reads half. */
+static int replace_file(const char *path, const char *text)
 {
-	char tmp[sizeof(s->clock_file) + 8];
-	char text[32];
+	char tmp[256];
 	FILE *f;
 
-	/* Written aside and renamed, so the daemon never reads half. */
-	timeutil_format(s->as_of_ms + offset_ms, text);
-	snprintf(tmp, sizeof(tmp), "%s.new", s->clock_file);
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
 	f = fopen(tmp, "w");
 	if (!f)
 		return -errno;
 	fprintf(f, "%s\n", text);
-	if (fclose(f) != 0 || rename(tmp, s->clock_file) < 0)
+	if (fclose(f) != 0 || rename(tmp, path) < 0)
 		return -EIO;
 	return 0;
+}
+
+int scenario_set_clock(struct scenario *s, int64_t offset_ms)
+{
+	char text[32];
+
+	timeutil_format(s->as_of_ms + offset_ms, text);
+	return replace_file(s->clock_file, text);
+}
+
+int scenario_step_wall(struct scenario *s, int64_t step_ms)
+{
+	char path[sizeof(s->clock_file) + 8];
+	char text[32];
+
+	snprintf(path, sizeof(path), "%s.wall", s->clock_file);
+	snprintf(text, sizeof(text), "%lld", (long long)(step_ms / 1000));
+	return replace_file(path, text);
 }
 
 void scenario_finish(struct scenario *s)

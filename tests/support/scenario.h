@@ -57,8 +57,18 @@ int scenario_start_escalation(struct scenario *s, const char *extra_yaml);
  */
 int scenario_prepare_clocked(struct scenario *s);
 
-/* Sets the daemon's clock to the scenario's instant plus offset_ms. */
+/*
+ * Sets the time elapsed on the daemon's clock (what its monotonic clock
+ * measures) to the scenario's instant plus offset_ms; the wall clock
+ * moves with it.
+ */
 int scenario_set_clock(struct scenario *s, int64_t offset_ms);
+
+/*
+ * Steps the wall clock step_ms (whole seconds) away from the time
+ * elapsed, as NTP or a person setting the clock would; 0 undoes it.
+ */
+int scenario_step_wall(struct scenario *s, int64_t step_ms);
 
 /*
  * A CloudWatch alarm Message for an AWS/EC2 CPU alarm named name in

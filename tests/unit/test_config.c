@@ -1617,6 +1617,15 @@ static void test_clock_file(void **state)
 
 	expect_only_error(BASE "testing: {clock_file: ''}\n", 8, 23,
 			  "'clock_file' in testing is empty", NULL);
+
+	config = load_ok(BASE "testing: {clock_file: /run/ab/now,"
+			      " wall_offset_file: /run/ab/step}\n");
+	assert_string_equal(config->testing_wall_offset_file, "/run/ab/step");
+	config_free(config);
+
+	expect_only_error(
+		BASE "testing: {wall_offset_file: /run/ab/step}\n", 8, 29,
+		"'wall_offset_file' in testing needs 'clock_file'", NULL);
 }
 
 int main(void)
