@@ -13,9 +13,6 @@
  */
 int command_serve(int argc, char **argv);
 
-/* alertbridge check-config [-c FILE] [--message FILE] */
-int command_check_config(int argc, char **argv);
-
 /* alertbridge incidents [-c FILE] [--url URL] */
 int command_incidents(int argc, char **argv);
 

@@ -194,14 +194,11 @@ static void slot_release(struct delivery *d, struct slot *slot)
 	metrics_gauge_set(METRICS_GAUGE_IN_FLIGHT, (int64_t)d->busy);
 }
 
-/*
- * The request body for an event row: payload plus the routing key.
- * -ENOENT when the row's target is not configured (a reload removed
- * it): the row waits, it is not the event's fault.
- */
-static int event_body(const struct config *config,
-		      const struct store_outbox_row *row, char **ret_body,
-		      const char **ret_reason)
+/* -ENOENT when the row's target is not configured (a reload removed
+ * it): the row waits, it is not the event's fault. */
+int delivery_event_body(const struct config *config,
+			const struct store_outbox_row *row, char **ret_body,
+			const char **ret_reason)
 {
 	const struct config_target *target;
 	json_error_t error;
@@ -409,6 +406,35 @@ static void on_done(struct delivery *d, struct slot *slot, CURLcode rc)
 	retry_later(d, slot, status, reason);
 }
 
+/* What every request of ours to the outside shares. */
+static void common_options(CURL *easy, const struct config *config)
+{
+	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long)config->timeout_ms);
+	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
+			 (long)config->timeout_ms);
+	curl_easy_setopt(easy, CURLOPT_USERAGENT, "alertbridge");
+}
+
+int delivery_setup_event(CURL *easy, const struct config *config,
+			 const char *body, struct curl_slist **ret_headers)
+{
+	struct curl_slist *headers =
+		curl_slist_append(NULL, "Content-Type: application/json");
+
+	if (!headers)
+		return -ENOMEM;
+
+	common_options(easy, config);
+	curl_easy_setopt(easy, CURLOPT_URL, config->events_url);
+	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body);
+	*ret_headers = headers;
+	return 0;
+}
+
 static int start_transfer(struct delivery *d, struct slot *slot,
 			  struct store_outbox_row *row, size_t pace_index)
 {
@@ -428,7 +454,8 @@ static int start_transfer(struct delivery *d, struct slot *slot,
 	strbuf_init(&slot->response, DELIVERY_RESPONSE_MAX);
 
 	if (slot->row.kind == STORE_OUTBOX_EVENT) {
-		r = event_body(config, &slot->row, &slot->body, &reason);
+		r = delivery_event_body(config, &slot->row, &slot->body,
+					&reason);
 		if (r == -ENOENT)
 			retry_later(d, slot, 0, reason);
 		else if (r < 0)
@@ -447,24 +474,19 @@ static int start_transfer(struct delivery *d, struct slot *slot,
 	slot->easy = easy;
 
 	curl_easy_setopt(easy, CURLOPT_PRIVATE, slot);
-	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long)config->timeout_ms);
-	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
-			 (long)config->timeout_ms);
-	curl_easy_setopt(easy, CURLOPT_USERAGENT, "alertbridge");
+	common_options(easy, config);
 	curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(easy, CURLOPT_HEADERDATA, slot);
 	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(easy, CURLOPT_WRITEDATA, slot);
 
 	if (slot->row.kind == STORE_OUTBOX_EVENT) {
-		slot->headers = curl_slist_append(
-			NULL, "Content-Type: application/json");
-		curl_easy_setopt(easy, CURLOPT_URL, config->events_url);
-		curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
-		curl_easy_setopt(easy, CURLOPT_HTTPHEADER, slot->headers);
-		curl_easy_setopt(easy, CURLOPT_POSTFIELDS, slot->body);
+		r = delivery_setup_event(easy, config, slot->body,
+					 &slot->headers);
+		if (r < 0) {
+			slot_release(d, slot);
+			return r;
+		}
 	} else {
 		/* The SubscribeURL passed the SNS host policy on ingest. */
 		curl_easy_setopt(easy, CURLOPT_URL, slot->row.body);

@@ -31,7 +31,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <curl/curl.h>
+
 #include "app.h"
+#include "store.h"
 
 struct delivery;
 
@@ -56,5 +59,26 @@ bool delivery_alive(const struct delivery *delivery);
  * app->heartbeat_ms.
  */
 int64_t delivery_heartbeat(const struct delivery *delivery);
+
+/*
+ * The request body of an event row: the row's payload, its target's
+ * routing key, its action, and its order key as the dedup_key, with the
+ * configured client and client_url. -ENOENT when the target is not
+ * configured (the worker keeps such a row waiting), -EINVAL when the payload is
+ * not JSON or the event cannot be encoded; *ret_reason says which. Shared with
+ * `alertbridge send-test`, which sends its events as the worker would.
+ */
+int delivery_event_body(const struct config *config,
+			const struct store_outbox_row *row, char **ret_body,
+			const char **ret_reason);
+
+/*
+ * Sets easy up to POST body (which must outlive the transfer) to the
+ * configured events URL as the worker does: the configured timeout, no
+ * redirects, http and https only, a JSON content type, no signals.
+ * *ret_headers is the header list to free once the transfer is over.
+ */
+int delivery_setup_event(CURL *easy, const struct config *config,
+			 const char *body, struct curl_slist **ret_headers);
 
 #endif

@@ -92,6 +92,15 @@ int ingest_plan_message(const struct config *config, const char *message,
 			size_t len, const char *topic_arn, const char *subject,
 			int64_t received_ms, struct ingest_plan *ret_plan)
 {
+	return ingest_plan_on_route(config, NULL, message, len, topic_arn,
+				    subject, received_ms, ret_plan);
+}
+
+int ingest_plan_on_route(const struct config *config,
+			 const struct config_route *route, const char *message,
+			 size_t len, const char *topic_arn, const char *subject,
+			 int64_t received_ms, struct ingest_plan *ret_plan)
+{
 	struct ingest_plan plan = {0};
 	struct render_context ctx;
 	const struct config_template *template;
@@ -103,7 +112,7 @@ int ingest_plan_message(const struct config *config, const char *message,
 	if (r < 0)
 		return r;
 
-	plan.route = route_find(config, plan.alert);
+	plan.route = route ? route : route_find(config, plan.alert);
 	plan.severity = route_severity(plan.route, plan.alert);
 
 	template = plan.route->template;

@@ -64,29 +64,24 @@ static void esc_state_store(struct store_incident *inc,
 		       : ESCALATION_NEVER;
 }
 
-/*
- * The payload of a page beyond the first: the incident's payload with
- * custom_details saying which level this is and since when the
- * incident is open. Falls back to the payload as it is.
- */
-static char *level_payload(const struct store_incident *inc,
-			   const struct escalation_page *page)
+char *pager_level_payload(const char *stored,
+			  const struct escalation_page *page, int64_t opened_ms)
 {
-	json_t *payload =
-		json_loads(inc->payload ? inc->payload : "{}", 0, NULL);
+	json_t *payload = json_loads(stored ? stored : "{}", 0, NULL);
 	json_t *details;
 	char since[32];
 	char *text;
 
+	/* Falls back to the payload as it is. */
 	if (!payload)
-		return strdup(inc->payload ? inc->payload : "{}");
+		return strdup(stored ? stored : "{}");
 
 	details = json_object_get(payload, "custom_details");
 	if (!json_is_object(details)) {
 		details = json_object();
 		json_object_set_new(payload, "custom_details", details);
 	}
-	timeutil_format(inc->esc_opened_ms, since);
+	timeutil_format(opened_ms, since);
 	json_object_set_new(details, "escalation_level",
 			    json_integer(page->step + 1));
 	json_object_set_new(details, "escalation_target",
@@ -135,7 +130,8 @@ static int send_page(struct store *store, const struct store_incident *inc,
 	if (r < 0)
 		return r;
 
-	body = with_level ? level_payload(inc, page)
+	body = with_level ? pager_level_payload(inc->payload, page,
+						inc->esc_opened_ms)
 			  : strdup(inc->payload ? inc->payload : "{}");
 	if (!body) {
 		r = -ENOMEM;
@@ -312,6 +308,12 @@ static int on_trigger(struct store *store, const struct config *config,
 	if (replace(&inc->target, a->target_name) < 0 ||
 	    replace(&inc->policy, a->policy_name) < 0)
 		return -ENOMEM;
+
+	/* The start of an episode, whatever holds its pages back. */
+	r = store_timeline_add(store, inc->dedup_key, now_ms, "triggered",
+			       a->message_id);
+	if (r < 0)
+		return r;
 
 	if (a->silenced_until_ms > now_ms) {
 		inc->status = INCIDENT_STATUS_SILENCED;

@@ -17,6 +17,7 @@
 
 #include "alert.h"
 #include "config.h"
+#include "escalation.h"
 #include "incident.h"
 #include "store.h"
 
@@ -91,5 +92,16 @@ int pager_tick(struct store *store, const struct config *config, int64_t now_ms,
 	       size_t max, struct pager_tick_result *ret);
 
 const char *pager_command_name(enum pager_command command);
+
+/*
+ * The payload of a page beyond the first: the stored payload (JSON)
+ * with custom_details escalation_level, escalation_target,
+ * escalation_pass (after the first pass) and open_since (opened_ms).
+ * The stored payload as it is when it is not JSON; NULL when out of
+ * memory. Shared with `alertbridge render`, which shows these pages.
+ */
+char *pager_level_payload(const char *stored,
+			  const struct escalation_page *page,
+			  int64_t opened_ms);
 
 #endif

@@ -244,7 +244,8 @@ static enum MHD_Result handle_api_command(struct server *server,
 	copy = strndup(key, (size_t)(slash - key));
 	if (!copy)
 		return MHD_NO;
-	api_command(server->app, config, copy, slash + 1, &out);
+	api_command(server->app, config, copy, slash + 1,
+		    header(conn, "X-Alertbridge-Actor"), &out);
 	free(copy);
 	return respond_api(conn, &out);
 }
@@ -338,6 +339,17 @@ static enum MHD_Result first_call(struct server *server,
 	struct request *req;
 	enum route route;
 	bool posts;
+
+	/* The queue API takes no body: answered on the first call. */
+	if (strncmp(url, "/api/queue", 10) == 0 &&
+	    (url[10] == '\0' || url[10] == '/')) {
+		struct api_response out;
+
+		api_response_init(&out);
+		if (api_authorize(config, header(conn, "Authorization"), &out))
+			api_queue(server->app, config, method, url + 10, &out);
+		return respond_api(conn, &out);
+	}
 
 	if (strcmp(method, "DELETE") == 0 &&
 	    strncmp(url, "/api/silences/", 14) == 0) {

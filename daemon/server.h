@@ -3,7 +3,8 @@
  *
  *   POST /sns      SNS deliveries (see ingest.h)
  *   POST /pagerduty/webhook, GET /api/incidents,
- *   POST /api/incidents/KEY/acknowledge|resolve   (see api.h)
+ *   POST /api/incidents/KEY/acknowledge|resolve,
+ *   /api/silences..., /api/queue...               (see api.h)
  *   GET  /healthz  alive
  *   GET  /readyz   ready to take messages; 503 with a reason when not
  *   GET  /metrics  Prometheus text format

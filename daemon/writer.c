@@ -96,6 +96,29 @@ void writer_item_release(struct writer_item *item)
 {
 	free(item->outcome.dedup_key);
 	item->outcome.dedup_key = NULL;
+	store_queue_row_release(&item->queue_row);
+}
+
+/* An operator's retry or drop; a row that is not there changes nothing. */
+static int apply_queue(struct writer *writer, struct writer_item *item,
+		       bool *ret_queued)
+{
+	struct store_queue_row *row = &item->queue_row;
+	int r;
+
+	r = store_queue_get(writer->store, item->queue_id, item->queue_scope,
+			    row, &item->queue_found);
+	if (r < 0 || !item->queue_found)
+		return r;
+
+	if (item->queue_op == WRITER_QUEUE_DROP)
+		return store_queue_drop(writer->store, row->row.id, row->dead);
+
+	r = store_queue_retry(writer->store, row->row.id, row->dead,
+			      item->received_ms);
+	if (r == 0)
+		*ret_queued = true;
+	return r;
 }
 
 static int apply(struct writer *writer, struct writer_item *item,
@@ -104,6 +127,8 @@ static int apply(struct writer *writer, struct writer_item *item,
 	const struct config *config = item->config;
 	int r;
 
+	if (item->kind == WRITER_QUEUE)
+		return apply_queue(writer, item, ret_queued);
 	if (item->kind == WRITER_COMMAND) {
 		r = pager_command(writer->store, config, item->command,
 				  item->key, item->source, item->actor,

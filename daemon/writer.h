@@ -25,6 +25,7 @@
 #include "incident.h"
 #include "pager.h"
 #include "sns.h"
+#include "store.h"
 
 enum writer_result {
 	WRITER_ACCEPTED,
@@ -35,6 +36,12 @@ enum writer_result {
 enum writer_kind {
 	WRITER_SNS,     /* an SNS message (type says which) */
 	WRITER_COMMAND, /* an acknowledgement, unacknowledgement or resolve */
+	WRITER_QUEUE,   /* an operator's retry or drop of a queue row */
+};
+
+enum writer_queue_op {
+	WRITER_QUEUE_RETRY,
+	WRITER_QUEUE_DROP,
 };
 
 struct writer_item {
@@ -66,10 +73,17 @@ struct writer_item {
 	const char *source; /* "webhook", "api" */
 	const char *actor;
 
+	/* in: queue (store_queue_retry(), store_queue_drop()) */
+	enum writer_queue_op queue_op;
+	int64_t queue_id;
+	enum store_queue_scope queue_scope;
+
 	/* out */
 	enum writer_result result;
 	struct pager_result outcome; /* release with writer_item_release() */
-	int error;                   /* negative errno with WRITER_FAILED */
+	bool queue_found; /* queue: the row, as it was, in queue_row */
+	struct store_queue_row queue_row;
+	int error; /* negative errno with WRITER_FAILED */
 
 	/* private */
 	bool done;

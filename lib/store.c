@@ -529,7 +529,7 @@ int store_outbox_add(struct store *store, const struct store_outbox_row *row,
 	return 0;
 }
 
-static int outbox_row_read(sqlite3_stmt *stmt, struct store_outbox_row *row)
+int store_outbox_row_read(sqlite3_stmt *stmt, struct store_outbox_row *row)
 {
 	const char *kind = (const char *)sqlite3_column_text(stmt, 1);
 
@@ -582,7 +582,7 @@ int store_outbox_due(struct store *store, const char *target, int64_t now_ms,
 	}
 
 	while (n < max && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		r = outbox_row_read(stmt, &rows[n]);
+		r = store_outbox_row_read(stmt, &rows[n]);
 		n++;
 		if (r < 0)
 			goto out;

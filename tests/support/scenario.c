@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "timeutil.h"
 
@@ -202,4 +204,42 @@ void scenario_dedup_key(const char *name, char out[256])
 {
 	snprintf(out, 256, "arn:aws:cloudwatch:us-east-1:123456789012:alarm:%s",
 		 name);
+}
+
+long scenario_webhook(struct scenario *s, const char *event_type,
+		      const char *key, const char *webhook_id,
+		      const char *secret, struct harness_response *r)
+{
+	json_t *body = json_load_file(
+		FIXTURES_DIR
+		"/pagerduty/"
+		"pagerduty-webhook-v3-incident-priority_updated.json",
+		0, NULL);
+	json_t *event = json_object_get(body, "event");
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int mac_len = 0;
+	char header[160] = "X-PagerDuty-Signature: v1=";
+	char id_header[96];
+	const char *headers[3] = {header, id_header, NULL};
+	char *text;
+	int rc;
+
+	json_object_set_new(event, "event_type", json_string(event_type));
+	json_object_set_new(json_object_get(event, "data"), "incident_key",
+			    json_string(key));
+	text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	if (!text)
+		return -1;
+
+	HMAC(EVP_sha256(), secret, (int)strlen(secret),
+	     (const unsigned char *)text, strlen(text), mac, &mac_len);
+	for (unsigned int i = 0; i < mac_len; i++)
+		snprintf(header + strlen(header), 3, "%02x", mac[i]);
+	snprintf(id_header, sizeof(id_header), "X-Webhook-Id: %s", webhook_id);
+
+	rc = harness_post(&s->h, "/pagerduty/webhook", text, strlen(text),
+			  headers, r);
+	free(text);
+	return rc < 0 ? -1 : r->status;
 }

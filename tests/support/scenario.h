@@ -89,4 +89,14 @@ long scenario_post_id(struct scenario *s, const char *message_id,
 /* The dedup_key the daemon derives for alarm name. */
 void scenario_dedup_key(const char *name, char out[256]);
 
+/*
+ * Posts a PagerDuty Webhooks v3 delivery of event_type (such as
+ * "incident.acknowledged", by the fixture's agent "Tenex Engineer") for
+ * the incident with key, signed with secret, as X-Webhook-Id
+ * webhook_id. Returns the HTTP status (or -1); r gets the answer.
+ */
+long scenario_webhook(struct scenario *s, const char *event_type,
+		      const char *key, const char *webhook_id,
+		      const char *secret, struct harness_response *r);
+
 #endif
