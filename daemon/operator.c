@@ -19,8 +19,15 @@ int operator_load_config(const char *path, struct config **ret_config)
 {
 	int r = commands_load_config(path, ret_config);
 
-	if (r == 0 && (*ret_config)->testing_clock_file)
-		app_set_test_clock((*ret_config)->testing_clock_file);
+	if (r < 0 || !(*ret_config)->testing_clock_file)
+		return r;
+
+	r = app_set_test_clock((*ret_config)->testing_clock_file,
+			       (*ret_config)->testing_wall_offset_file);
+	if (r < 0) {
+		config_free(*ret_config);
+		*ret_config = NULL;
+	}
 	return r;
 }
 
