@@ -14,6 +14,10 @@ fail() {
 	exit 1
 }
 
+# build-deb skips lintian where it is missing; this test does not.
+command -v lintian >/dev/null ||
+	fail "lintian is not installed (scripts/install-deps installs it)"
+
 rm -rf "$work"
 mkdir -p "$work"
 out=$("$src/packaging/build-deb" "$work/build") ||
@@ -47,7 +51,8 @@ for script in postinst prerm postrm; do
 done
 
 # The files a host needs, where Debian looks for them.
-dpkg-deb -c "$deb" | awk '{ print $6 }' >"$work/contents"
+dpkg-deb -c "$deb" >"$work/listing"
+awk '{ print $6 }' "$work/listing" >"$work/contents"
 for path in ./usr/sbin/alertbridge \
 	./lib/systemd/system/alertbridge.service \
 	./lib/systemd/system/alertbridge.socket \
@@ -56,10 +61,13 @@ for path in ./usr/sbin/alertbridge \
 	./etc/alertbridge/alertbridge.yaml \
 	./etc/alertbridge/credentials/ \
 	./usr/share/doc/alertbridge/copyright \
-	./usr/share/doc/alertbridge/changelog.gz; do
+	./usr/share/doc/alertbridge/changelog.gz \
+	./usr/share/man/man8/alertbridge.8.gz \
+	./usr/share/man/man5/alertbridge.yaml.5.gz \
+	./usr/share/bash-completion/completions/alertbridge; do
 	grep -qx "$path" "$work/contents" || fail "the package lacks $path"
 done
-dpkg-deb -c "$deb" | grep -q '^drwx------ root/root .*credentials/$' ||
+grep -q '^drwx------ root/root .*credentials/$' "$work/listing" ||
 	fail "the credentials directory is not root's alone"
 
 # Unpacked into a scratch root, the installed binary accepts the
@@ -75,6 +83,15 @@ out=$(CREDENTIALS_DIRECTORY="$src/config/demo-credentials" \
 	fail "check-config of the installed example: $out"
 echo "$out" | grep -q "configuration OK" || fail "check-config: $out"
 echo "check-config: the installed example is OK"
+
+# The installed manual page is the one built from doc/, and names every
+# command the binary has.
+zcat "$work/root/usr/share/man/man8/alertbridge.8.gz" >"$work/alertbridge.8"
+for command in serve check-config render send-test queue postmortem \
+	incidents ack resolve version; do
+	grep -q "^\.SS \"$command " "$work/alertbridge.8" ||
+		fail "alertbridge(8) does not describe $command"
+done
 
 # The installed units verify against the installed binary.
 cp -an /lib/systemd/system/. "$work/root/lib/systemd/system/"
