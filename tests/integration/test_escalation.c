@@ -611,6 +611,19 @@ static char *replace_line(char *text, const char *from, const char *to)
 	return out;
 }
 
+static void write_credential(const char *dir, const char *name, const char *key)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	if (f) {
+		fprintf(f, "%s\n", key);
+		fclose(f);
+	}
+}
+
 static int setup_example(void **state)
 {
 	struct scenario *s = calloc(1, sizeof(*s));
@@ -645,10 +658,12 @@ static int setup_example(void **state)
 	fclose(f);
 	free(yaml);
 
-	setenv("ALERTBRIDGE_KEY_PRIMARY", HARNESS_KEY_PRIMARY, 1);
-	setenv("ALERTBRIDGE_KEY_SECONDARY", HARNESS_KEY_SECONDARY, 1);
-	setenv("ALERTBRIDGE_KEY_ENGINEERING_MANAGER", HARNESS_KEY_MANAGER, 1);
-	setenv("ALERTBRIDGE_KEY_VP", HARNESS_KEY_VP, 1);
+	/* The example names its keys as systemd credentials. */
+	write_credential(s->h.dir, "primary", HARNESS_KEY_PRIMARY);
+	write_credential(s->h.dir, "secondary", HARNESS_KEY_SECONDARY);
+	write_credential(s->h.dir, "engineering_manager", HARNESS_KEY_MANAGER);
+	write_credential(s->h.dir, "vp", HARNESS_KEY_VP);
+	setenv("CREDENTIALS_DIRECTORY", s->h.dir, 1);
 	return harness_start(&s->h) == 0 ? 0 : -1;
 }
 
