@@ -4,6 +4,7 @@
  * (or never) fails the run.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -120,6 +122,22 @@ static void *reader(void *arg)
 	return NULL;
 }
 
+/* Waits, up to ten seconds, until the readers have done n units. */
+static void wait_for_units(struct race *race, unsigned long n)
+{
+	struct timespec start;
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (atomic_load(&race->units) < n) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - start.tv_sec > 10)
+			fail_msg("readers stuck at %lu units",
+				 atomic_load(&race->units));
+		sched_yield();
+	}
+}
+
 static void test_swaps_under_readers(void **state)
 {
 	struct app app = {0};
@@ -131,17 +149,22 @@ static void test_swaps_under_readers(void **state)
 		assert_int_equal(
 			pthread_create(&threads[i], NULL, reader, &race), 0);
 
+	/* Each swap waits for the readers to finish a unit of work since
+	 * the last, so that swaps and reads interleave however the threads
+	 * are scheduled. */
 	for (int i = 1; i <= 200; i++) {
+		unsigned long seen = atomic_load(&race.units);
 		char name[16];
 
+		wait_for_units(&race, seen + 1);
 		snprintf(name, sizeof(name), "v%d", i);
 		assert_int_equal(app_config_swap(&app, load(name)), 0);
 	}
+	wait_for_units(&race, atomic_load(&race.units) + 1);
 
 	atomic_store(&race.stop, true);
 	for (int i = 0; i < 4; i++)
 		pthread_join(threads[i], NULL);
-	assert_true(atomic_load(&race.units) > 0);
 	app_config_cleanup(&app);
 }
 
