@@ -300,11 +300,8 @@ int command_postmortem(int argc, char **argv)
 	if (!store_dir)
 		store_dir = config->state_dir;
 
-	r = operator_store_open(store_dir, &store);
-	if (r < 0)
-		fprintf(stderr, "alertbridge: no store in %s: %s\n", store_dir,
-			strerror(-r));
-	else
+	r = operator_store_open(store_dir, false, &store);
+	if (r == 0)
 		r = report(store, argv[optind]);
 
 	store_close(store);

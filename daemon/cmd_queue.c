@@ -475,12 +475,9 @@ static int run_on_store(struct queue_cmd *q)
 			: q->store_dir ? "--store was given"
 				       : "the daemon's address failed");
 
-	r = operator_store_open(dir, &store);
-	if (r < 0) {
-		fprintf(stderr, "alertbridge: no store in %s: %s\n", dir,
-			strerror(-r));
+	r = operator_store_open(dir, change, &store);
+	if (r < 0)
 		return r;
-	}
 
 	if (change)
 		r = store_change(q, store);

@@ -122,15 +122,41 @@ void operator_duration(int64_t ms, char out[32])
 	}
 }
 
-int operator_store_open(const char *dir, struct store **ret_store)
+int operator_store_open(const char *dir, bool writable,
+			struct store **ret_store)
 {
 	char path[4096];
 	struct stat st;
+	int r;
 
 	if (snprintf(path, sizeof(path), "%s/%s", dir, STORE_FILE_NAME) >=
-	    (int)sizeof(path))
+	    (int)sizeof(path)) {
+		fprintf(stderr, "alertbridge: state directory name too long\n");
 		return -ENAMETOOLONG;
-	if (stat(path, &st) < 0)
-		return -errno;
-	return store_open(dir, ret_store);
+	}
+	if (stat(path, &st) < 0) {
+		r = -errno;
+		if (r == -ENOENT)
+			fprintf(stderr,
+				"alertbridge: no store in %s (%s does"
+				" not exist)\n",
+				dir, path);
+		else
+			fprintf(stderr, "alertbridge: %s: %s\n", path,
+				strerror(-r));
+		return r;
+	}
+
+	r = writable ? store_open(dir, ret_store)
+		     : store_open_read_only(dir, ret_store);
+	if (r == -EPROTO)
+		fprintf(stderr,
+			"alertbridge: %s was written by another"
+			" version of alertbridge; start this version's"
+			" daemon once to migrate it\n",
+			path);
+	else if (r < 0)
+		fprintf(stderr, "alertbridge: cannot open %s: %s\n", path,
+			strerror(-r));
+	return r;
 }

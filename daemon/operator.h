@@ -49,8 +49,12 @@ void operator_duration(int64_t ms, char out[32]);
 
 /*
  * Opens the store of state directory dir for an operator command:
- * -ENOENT (and nothing created) when dir holds no store yet.
+ * -ENOENT (and nothing created) when dir holds no store yet. Read-only
+ * unless writable: reading never migrates or writes a store that a
+ * running daemon holds. On failure it has told the operator why on
+ * standard error.
  */
-int operator_store_open(const char *dir, struct store **ret_store);
+int operator_store_open(const char *dir, bool writable,
+			struct store **ret_store);
 
 #endif

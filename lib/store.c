@@ -303,10 +303,23 @@ static int schema_check(struct store *store)
 	return 0;
 }
 
-int store_open(const char *dir, struct store **ret_store)
+/* A read-only store must already hold our schema: older, it needs the
+ * daemon's migration first; newer, it is a downgrade. */
+static int schema_expect(struct store *store)
+{
+	int version = 0;
+	int r = schema_version(store, &version);
+
+	if (r < 0)
+		return r;
+	return version == STORE_SCHEMA_VERSION ? 0 : -EPROTO;
+}
+
+static int open_store(const char *dir, bool read_only, struct store **ret_store)
 {
 	struct store *store;
 	char path[4096];
+	int flags;
 	int rc;
 	int r;
 
@@ -318,10 +331,10 @@ int store_open(const char *dir, struct store **ret_store)
 	if (!store)
 		return -ENOMEM;
 
-	rc = sqlite3_open_v2(path, &store->db,
-			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-				     SQLITE_OPEN_NOMUTEX,
-			     NULL);
+	flags = SQLITE_OPEN_NOMUTEX |
+		(read_only ? SQLITE_OPEN_READONLY
+			   : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+	rc = sqlite3_open_v2(path, &store->db, flags, NULL);
 	if (rc != SQLITE_OK) {
 		r = store->db ? store_errno(rc) : -ENOMEM;
 		goto fail;
@@ -329,6 +342,13 @@ int store_open(const char *dir, struct store **ret_store)
 
 	sqlite3_busy_timeout(store->db, STORE_BUSY_TIMEOUT_MS);
 	sqlite3_extended_result_codes(store->db, 1);
+
+	if (read_only) {
+		r = schema_expect(store);
+		if (r < 0)
+			goto fail;
+		goto prepare;
+	}
 
 	/*
 	 * WAL lets the delivery worker read while ingest writes; FULL makes
@@ -349,6 +369,9 @@ int store_open(const char *dir, struct store **ret_store)
 		goto fail;
 
 	_Static_assert(STMT_COUNT <= STORE_STMTS_MAX, "too many statements");
+prepare:
+	/* Statements that write prepare on a read-only connection too; they
+	 * would fail only when run. */
 	for (int i = 0; i < STMT_COUNT; i++) {
 		rc = sqlite3_prepare_v3(store->db, stmt_sql[i], -1,
 					SQLITE_PREPARE_PERSISTENT,
@@ -368,6 +391,16 @@ int store_open(const char *dir, struct store **ret_store)
 fail:
 	store_close(store);
 	return r < 0 ? r : -EIO;
+}
+
+int store_open(const char *dir, struct store **ret_store)
+{
+	return open_store(dir, false, ret_store);
+}
+
+int store_open_read_only(const char *dir, struct store **ret_store)
+{
+	return open_store(dir, true, ret_store);
 }
 
 void store_close(struct store *store)

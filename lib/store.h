@@ -29,6 +29,14 @@ struct store;
  * must exist.
  */
 int store_open(const char *dir, struct store **ret_store);
+
+/*
+ * Opens an existing dir/alertbridge.db for reading only: nothing is
+ * created, migrated or written, so it is safe beside a running daemon
+ * of another version. -EPROTO when the file's schema is not this
+ * build's (the daemon migrates an older one at its start).
+ */
+int store_open_read_only(const char *dir, struct store **ret_store);
 void store_close(struct store *store);
 
 /* The last SQLite error text, for the caller's log line. */

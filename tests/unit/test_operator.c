@@ -52,7 +52,9 @@ static void test_store_open_never_creates(void **state)
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
-	assert_int_equal(operator_store_open(dir, &store), -ENOENT);
+	assert_int_equal(operator_store_open(dir, false, &store), -ENOENT);
+	assert_null(store);
+	assert_int_equal(operator_store_open(dir, true, &store), -ENOENT);
 	assert_null(store);
 	snprintf(path, sizeof(path), "%s/%s", dir, STORE_FILE_NAME);
 	assert_int_equal(stat(path, &st), -1);
@@ -61,7 +63,10 @@ static void test_store_open_never_creates(void **state)
 	assert_int_equal(store_open(dir, &store), 0);
 	store_close(store);
 	store = NULL;
-	assert_int_equal(operator_store_open(dir, &store), 0);
+	assert_int_equal(operator_store_open(dir, false, &store), 0);
+	store_close(store);
+	store = NULL;
+	assert_int_equal(operator_store_open(dir, true, &store), 0);
 	store_close(store);
 
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "store.h"
 
@@ -276,6 +277,69 @@ static void test_reopen_keeps_state(void **state)
 	assert_true(seen);
 }
 
+/* The schema version a store file records, read with SQLite itself. */
+static int file_schema(const char *dir, int set_to)
+{
+	char path[128];
+	char sql[96];
+	sqlite3_stmt *stmt;
+	sqlite3 *db;
+	int version;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, STORE_FILE_NAME);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (set_to > 0) {
+		snprintf(sql, sizeof(sql),
+			 "UPDATE meta SET value = '%d' WHERE key = 'schema'",
+			 set_to);
+		assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL),
+				 SQLITE_OK);
+	}
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "SELECT value FROM meta"
+					    " WHERE key = 'schema'",
+					    -1, &stmt, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+	version = sqlite3_column_int(stmt, 0);
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+	return version;
+}
+
+/* Read-only: reads what the writer committed, writes nothing, refuses
+ * another schema without migrating it, creates no file. */
+static void test_read_only(void **state)
+{
+	struct fixture *f = *state;
+	struct store *ro = NULL;
+	char empty[64];
+	int64_t depth = 0;
+	int64_t oldest = 0;
+	int current;
+
+	add_event(f->store, "k1", "primary", "trigger", 5);
+	assert_int_equal(store_open_read_only(f->dir, &ro), 0);
+	assert_int_equal(store_outbox_stats(ro, &depth, &oldest), 0);
+	assert_int_equal(depth, 1);
+	assert_true(store_seen_add(ro, "m1", NULL, NULL, 1) < 0);
+	store_close(ro);
+
+	current = file_schema(f->dir, 0);
+	assert_int_equal(file_schema(f->dir, current - 1), current - 1);
+	ro = NULL;
+	assert_int_equal(store_open_read_only(f->dir, &ro), -EPROTO);
+	assert_null(ro);
+	assert_int_equal(file_schema(f->dir, 0), current - 1);
+	assert_int_equal(file_schema(f->dir, current), current);
+
+	strcpy(empty, "/tmp/ab-store-ro-XXXXXX");
+	assert_non_null(mkdtemp(empty));
+	assert_true(store_open_read_only(empty, &ro) < 0);
+	assert_null(ro);
+	assert_int_equal(rmdir(empty), 0);
+}
+
 static void test_open_missing_dir(void **state)
 {
 	struct store *store = NULL;
@@ -300,6 +364,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_transaction_rollback,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_keeps_state, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_read_only, setup,
 						teardown),
 		cmocka_unit_test(test_open_missing_dir),
 	};
