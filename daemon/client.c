@@ -28,23 +28,75 @@ static size_t on_body(char *data, size_t size, size_t n, void *userdata)
 	return strbuf_append(sb, data, size * n) < 0 ? 0 : size * n;
 }
 
-void client_init(struct client *c, struct config *config, const char *url)
+int client_init(struct client *c, struct config *config, const char *url)
 {
 	const char *host = config->listen_host;
+	int n;
 
 	c->config = config;
 	if (url)
-		snprintf(c->base, sizeof(c->base), "%s", url);
+		n = snprintf(c->base, sizeof(c->base), "%s", url);
 	else if (strchr(host, ':'))
-		snprintf(c->base, sizeof(c->base), "http://[%s]:%d", host,
-			 config->listen_port);
+		n = snprintf(c->base, sizeof(c->base), "http://[%s]:%d", host,
+			     config->listen_port);
 	else
-		snprintf(c->base, sizeof(c->base), "http://%s:%d", host,
-			 config->listen_port);
+		n = snprintf(c->base, sizeof(c->base), "http://%s:%d", host,
+			     config->listen_port);
+	if (n < 0 || (size_t)n >= sizeof(c->base)) {
+		fprintf(stderr,
+			"alertbridge: the daemon's address is longer"
+			" than %zu bytes\n",
+			sizeof(c->base) - 1);
+		return -ENAMETOOLONG;
+	}
 
 	/* A trailing slash would double the one every path starts with. */
-	for (size_t n = strlen(c->base); n > 0 && c->base[n - 1] == '/'; n--)
-		c->base[n - 1] = '\0';
+	for (size_t len = strlen(c->base); len > 0 && c->base[len - 1] == '/';
+	     len--)
+		c->base[len - 1] = '\0';
+	return 0;
+}
+
+/* Appends "name: prefixvalue" to *list; false when it could not. Sized
+ * to fit, so that no token is cut short. */
+static bool add_header(struct curl_slist **list, const char *name,
+		       const char *prefix, const char *value)
+{
+	size_t size = strlen(name) + strlen(prefix) + strlen(value) + 3;
+	struct curl_slist *longer;
+	char *line = malloc(size);
+
+	if (!line)
+		return false;
+	snprintf(line, size, "%s: %s%s", name, prefix, value);
+	longer = curl_slist_append(*list, line);
+	explicit_bzero(line, size);
+	free(line);
+	if (!longer)
+		return false;
+	*list = longer;
+	return true;
+}
+
+/* curl copies each header into the list: wipe those copies, since one
+ * carries the token, before they go back to the heap. */
+static void free_headers(struct curl_slist *list)
+{
+	for (struct curl_slist *h = list; h; h = h->next)
+		explicit_bzero(h->data, strlen(h->data));
+	curl_slist_free_all(list);
+}
+
+/* -ECONNREFUSED only when the connection itself was refused: nothing
+ * listens there. A host that cannot be reached is not "daemon down". */
+static int transfer_error(CURL *curl, CURLcode rc)
+{
+	long os_errno = 0;
+
+	if (rc != CURLE_COULDNT_CONNECT)
+		return -EIO;
+	curl_easy_getinfo(curl, CURLINFO_OS_ERRNO, &os_errno);
+	return os_errno == ECONNREFUSED ? -ECONNREFUSED : -EIO;
 }
 
 int client_request(const struct client *c, const char *method, const char *path,
@@ -52,27 +104,32 @@ int client_request(const struct client *c, const char *method, const char *path,
 		   const char **ret_error)
 {
 	struct curl_slist *headers = NULL;
-	char actor[160];
-	char auth[1200];
+	const char *token = c->config->api_token.value;
 	char url[2048];
 	CURLcode rc;
 	CURL *curl;
+	int n;
 	int r = 0;
 
-	curl = curl_easy_init();
-	if (!curl)
-		return -ENOMEM;
-
-	snprintf(url, sizeof(url), "%s%s", c->base, path);
-	if (c->config->api_token.value) {
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
-			 c->config->api_token.value);
-		headers = curl_slist_append(headers, auth);
+	n = snprintf(url, sizeof(url), "%s%s", c->base, path);
+	if (n < 0 || (size_t)n >= sizeof(url)) {
+		if (ret_error)
+			*ret_error = "the request's URL is too long";
+		return -ENAMETOOLONG;
 	}
-	if (c->actor) {
-		snprintf(actor, sizeof(actor), "X-Alertbridge-Actor: %s",
-			 c->actor);
-		headers = curl_slist_append(headers, actor);
+
+	if ((token &&
+	     !add_header(&headers, "Authorization", "Bearer ", token)) ||
+	    (c->actor &&
+	     !add_header(&headers, "X-Alertbridge-Actor", "", c->actor))) {
+		free_headers(headers);
+		return -ENOMEM;
+	}
+
+	curl = curl_easy_init();
+	if (!curl) {
+		free_headers(headers);
+		return -ENOMEM;
 	}
 
 	curl_easy_setopt(curl, CURLOPT_URL, url);
@@ -90,14 +147,12 @@ int client_request(const struct client *c, const char *method, const char *path,
 	if (rc == CURLE_OK) {
 		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, ret_status);
 	} else {
-		r = rc == CURLE_COULDNT_CONNECT ? -ECONNREFUSED : -EIO;
+		r = transfer_error(curl, rc);
 		if (ret_error)
 			*ret_error = curl_easy_strerror(rc);
 	}
 
-	/* The token was on the stack only: wipe it. */
-	explicit_bzero(auth, sizeof(auth));
-	curl_slist_free_all(headers);
+	free_headers(headers);
 	curl_easy_cleanup(curl);
 	return r;
 }
@@ -157,7 +212,10 @@ static int client_open(int argc, char **argv, const char *command,
 		return -EINVAL;
 	}
 
-	client_init(c, config, url);
+	if (client_init(c, config, url) < 0) {
+		config_free(config);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -242,12 +300,13 @@ int command_incident_action(int argc, char **argv)
 	int code = EXIT_FAILURE;
 	char *escaped;
 	const char *key;
+	int n;
 
 	if (client_open(argc, argv, argv[0], &c) < 0)
 		return EXIT_FAILURE;
 	operator_who(who);
 	c.actor = who;
-	if (optind >= argc) {
+	if (optind + 1 != argc) {
 		help_print(argv[0], stderr);
 		config_free(c.config);
 		return EXIT_FAILURE;
@@ -256,13 +315,23 @@ int command_incident_action(int argc, char **argv)
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	escaped = curl_easy_escape(NULL, key, 0);
-	snprintf(path, sizeof(path), "/api/incidents/%s/%s",
-		 escaped ? escaped : "", verb);
+	n = escaped ? snprintf(path, sizeof(path), "/api/incidents/%s/%s",
+			       escaped, verb)
+		    : -1;
 	curl_free(escaped);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		fprintf(stderr, "alertbridge: the dedup key is too long\n");
+		config_free(c.config);
+		curl_global_cleanup();
+		return EXIT_FAILURE;
+	}
 
+	/* The daemon's answer goes to standard output when it did what was
+	 * asked, to standard error when it refused. */
 	strbuf_init(&answer, CLIENT_ANSWER_MAX);
 	if (call(&c, "POST", path, &status, &answer) == 0) {
-		printf("%s", answer.data ? answer.data : "\n");
+		fprintf(status == 200 ? stdout : stderr, "%s",
+			answer.data ? answer.data : "\n");
 		code = status == 200 ? EXIT_SUCCESS : EXIT_FAILURE;
 	}
 	strbuf_release(&answer);

@@ -21,15 +21,19 @@ struct client {
 	const char *actor;
 };
 
-/* base is url, or the configuration's listen address when url is NULL. */
-void client_init(struct client *c, struct config *config, const char *url);
+/*
+ * base is url, or the configuration's listen address when url is NULL.
+ * -ENAMETOOLONG, said on standard error, when it does not fit.
+ */
+int client_init(struct client *c, struct config *config, const char *url);
 
 /*
  * One request without a body (POST sends an empty one), with the
  * configured token when there is one. On an answer, *ret_status and
  * answer are filled and 0 returned, whatever the status. -ECONNREFUSED
- * when nothing listens there; -EIO for any other failure, with curl's
- * reason in *ret_error. Bounded by a timeout.
+ * when the connection was refused (nothing listens there); -EIO for any
+ * other failure, with curl's reason in *ret_error; -ENAMETOOLONG when
+ * base and path do not fit a URL. Bounded by a timeout.
  */
 int client_request(const struct client *c, const char *method, const char *path,
 		   long *ret_status, struct strbuf *answer,

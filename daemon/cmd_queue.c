@@ -623,8 +623,11 @@ int command_queue(int argc, char **argv)
 	if (operator_load_config(config_path, &q.config) < 0)
 		return EXIT_FAILURE;
 
+	if (client_init(&q.client, q.config, url) < 0) {
+		config_free(q.config);
+		return EXIT_FAILURE;
+	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	client_init(&q.client, q.config, url);
 	probe(&q);
 	r = q.via_api ? run_on_api(&q) : run_on_store(&q);
 	curl_global_cleanup();

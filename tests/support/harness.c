@@ -483,10 +483,12 @@ int harness_request(struct harness *h, const char *method, const char *path,
 int harness_get_auth(struct harness *h, const char *path, const char *token,
 		     struct harness_response *ret)
 {
-	char header[256];
+	char header[2048];
 	const char *headers[] = {header, NULL};
 
-	snprintf(header, sizeof(header), "Authorization: Bearer %s", token);
+	if (snprintf(header, sizeof(header), "Authorization: Bearer %s",
+		     token) >= (int)sizeof(header))
+		return -ENAMETOOLONG;
 	return request(h, path, NULL, 0, headers, ret);
 }
 

@@ -28,7 +28,15 @@ struct harness {
 #define HARNESS_KEY_MANAGER    "manager0000000000000000000000003"
 #define HARNESS_KEY_VP         "vp000000000000000000000000000004"
 #define HARNESS_WEBHOOK_SECRET "whsec-test-0123456789abcdef"
-#define HARNESS_API_TOKEN      "api-token-0123456789abcdef"
+/* 1,546 bytes, longer than a fixed header buffer would hold: the
+ * commands must send the token whole. */
+#define HARNESS_TOKEN_32 "0123456789abcdef0123456789abcdef"
+#define HARNESS_TOKEN_128                                                      \
+	HARNESS_TOKEN_32 HARNESS_TOKEN_32 HARNESS_TOKEN_32 HARNESS_TOKEN_32
+#define HARNESS_TOKEN_512                                                      \
+	HARNESS_TOKEN_128 HARNESS_TOKEN_128 HARNESS_TOKEN_128 HARNESS_TOKEN_128
+#define HARNESS_API_TOKEN                                                      \
+	"api-token-" HARNESS_TOKEN_512 HARNESS_TOKEN_512 HARNESS_TOKEN_512
 
 /* Creates the directory tree; cert_dir gets the real fixture certs. */
 int harness_init(struct harness *h);
