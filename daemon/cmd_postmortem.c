@@ -300,7 +300,7 @@ int command_postmortem(int argc, char **argv)
 	if (!store_dir)
 		store_dir = config->state_dir;
 
-	r = operator_store_open(store_dir, false, &store);
+	r = operator_store_open(store_dir, NULL, &store);
 	if (r == 0)
 		r = report(store, argv[optind]);
 

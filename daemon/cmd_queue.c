@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -457,6 +458,7 @@ static int run_on_store(struct queue_cmd *q)
 	json_t *answer = NULL;
 	bool change = strcmp(q->action, "retry") == 0 ||
 		      strcmp(q->action, "drop") == 0;
+	int lock_fd = -1;
 	int r;
 
 	if (change && write_refusal(q)) {
@@ -475,7 +477,9 @@ static int run_on_store(struct queue_cmd *q)
 			: q->store_dir ? "--store was given"
 				       : "the daemon's address failed");
 
-	r = operator_store_open(dir, change, &store);
+	/* The lock, not the address, is what tells a daemon on this store
+	 * apart: it may listen elsewhere, or not answer at all. */
+	r = operator_store_open(dir, change ? &lock_fd : NULL, &store);
 	if (r < 0)
 		return r;
 
@@ -496,6 +500,8 @@ static int run_on_store(struct queue_cmd *q)
 	}
 	json_decref(answer);
 	store_close(store);
+	if (lock_fd >= 0)
+		close(lock_fd);
 	return r;
 }
 

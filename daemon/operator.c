@@ -122,9 +122,10 @@ void operator_duration(int64_t ms, char out[32])
 	}
 }
 
-int operator_store_open(const char *dir, bool writable,
+int operator_store_open(const char *dir, int *ret_lock_fd,
 			struct store **ret_store)
 {
+	int lock_fd = -1;
 	char path[4096];
 	struct stat st;
 	int r;
@@ -147,8 +148,26 @@ int operator_store_open(const char *dir, bool writable,
 		return r;
 	}
 
-	r = writable ? store_open(dir, ret_store)
-		     : store_open_read_only(dir, ret_store);
+	if (ret_lock_fd) {
+		r = store_lock(dir, &lock_fd);
+		if (r == -EBUSY) {
+			fprintf(stderr,
+				"alertbridge: an alertbridge daemon"
+				" runs on %s (it holds %s/%s); change"
+				" the queue through its API, or stop"
+				" it first\n",
+				dir, dir, STORE_LOCK_NAME);
+			return r;
+		}
+		if (r < 0) {
+			fprintf(stderr, "alertbridge: cannot lock %s: %s\n",
+				dir, strerror(-r));
+			return r;
+		}
+	}
+
+	r = ret_lock_fd ? store_open(dir, ret_store)
+			: store_open_read_only(dir, ret_store);
 	if (r == -EPROTO)
 		fprintf(stderr,
 			"alertbridge: %s was written by another"
@@ -158,5 +177,10 @@ int operator_store_open(const char *dir, bool writable,
 	else if (r < 0)
 		fprintf(stderr, "alertbridge: cannot open %s: %s\n", path,
 			strerror(-r));
+
+	if (r < 0 && lock_fd >= 0)
+		close(lock_fd);
+	else if (ret_lock_fd)
+		*ret_lock_fd = lock_fd;
 	return r;
 }

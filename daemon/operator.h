@@ -50,11 +50,13 @@ void operator_duration(int64_t ms, char out[32]);
 /*
  * Opens the store of state directory dir for an operator command:
  * -ENOENT (and nothing created) when dir holds no store yet. Read-only
- * unless writable: reading never migrates or writes a store that a
- * running daemon holds. On failure it has told the operator why on
- * standard error.
+ * when ret_lock_fd is NULL: reading never migrates or writes a store
+ * that a running daemon holds. Otherwise it first takes the state
+ * directory's lock (store_lock(), -EBUSY while a daemon runs there),
+ * which *ret_lock_fd holds until the caller closes it. On failure it
+ * has told the operator why on standard error.
  */
-int operator_store_open(const char *dir, bool writable,
+int operator_store_open(const char *dir, int *ret_lock_fd,
 			struct store **ret_store);
 
 #endif

@@ -26,6 +26,7 @@
 #include "reload.h"
 #include "server.h"
 #include "silences.h"
+#include "store.h"
 #include "timeutil.h"
 #include "util.h"
 #include "writer.h"
@@ -49,6 +50,7 @@ struct service {
 	const struct service_options *options;
 	struct app app;
 	int signal_fd;
+	int lock_fd;   /* the state directory's lock, held while we run */
 	int listen_fd; /* passed by systemd; -1: bind the configured one */
 	int port;
 	bool ready;
@@ -495,6 +497,19 @@ static int load(struct service *s)
 		config_free(config);
 		return r;
 	}
+
+	r = store_lock(config->state_dir, &s->lock_fd);
+	if (r < 0) {
+		LOG(LOG_LEVEL_ERROR, "store.locked", {"dir", config->state_dir},
+		    {"error", strerror(-r)},
+		    {"detail", r == -EBUSY ? "another alertbridge runs on this"
+					     " state directory; one daemon per"
+					     " store"
+					   : "cannot take the state directory's"
+					     " lock"});
+		config_free(config);
+		return r;
+	}
 	return app_config_init(&s->app, config);
 }
 
@@ -542,14 +557,18 @@ int service_run(const struct service_options *options)
 	struct service s = {
 		.options = options,
 		.signal_fd = -1,
+		.lock_fd = -1,
 		.listen_fd = -1,
 	};
 	int status = EXIT_FAILURE;
 	int sig;
 	int r;
 
-	if (load(&s) < 0)
+	if (load(&s) < 0) {
+		if (s.lock_fd >= 0)
+			close(s.lock_fd);
 		return EXIT_FAILURE;
+	}
 
 	/* Before any thread: sd_listen_fds() unsets LISTEN_FDS. */
 	r = server_systemd_socket(&s.listen_fd);
@@ -589,6 +608,8 @@ out:
 		close(s.signal_fd);
 	if (s.listen_fd >= 0 && !s.app.server)
 		close(s.listen_fd);
+	if (s.lock_fd >= 0)
+		close(s.lock_fd);
 	if (status == EXIT_SUCCESS)
 		LOG(LOG_LEVEL_INFO, "daemon.stopped", {"status", "0"});
 	return status;

@@ -5,10 +5,13 @@
 #include "store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -401,6 +404,28 @@ int store_open(const char *dir, struct store **ret_store)
 int store_open_read_only(const char *dir, struct store **ret_store)
 {
 	return open_store(dir, true, ret_store);
+}
+
+int store_lock(const char *dir, int *ret_fd)
+{
+	char path[4096];
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, STORE_LOCK_NAME) >=
+	    (int)sizeof(path))
+		return -ENAMETOOLONG;
+
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int r = errno == EWOULDBLOCK ? -EBUSY : -errno;
+
+		close(fd);
+		return r;
+	}
+	*ret_fd = fd;
+	return 0;
 }
 
 void store_close(struct store *store)

@@ -37,6 +37,18 @@ int store_open(const char *dir, struct store **ret_store);
  * build's (the daemon migrates an older one at its start).
  */
 int store_open_read_only(const char *dir, struct store **ret_store);
+
+/* The lock file beside the database. */
+#define STORE_LOCK_NAME "alertbridge.lock"
+
+/*
+ * Takes the state directory's exclusive lock (flock on dir/alertbridge
+ * .lock, created when missing), held until *ret_fd is closed or the
+ * process ends, a crash included. Whoever writes the store holds it, so
+ * that two daemons never deliver the same outbox twice. -EBUSY when
+ * another process holds it.
+ */
+int store_lock(const char *dir, int *ret_fd);
 void store_close(struct store *store);
 
 /* The last SQLite error text, for the caller's log line. */

@@ -425,6 +425,26 @@ static void test_testing_settings_need_flag(void **state)
 		harness_log_wait(&s->h, "event=config.testing_settings", 1000));
 }
 
+/* A second daemon on the same state directory is refused before it
+ * binds or delivers: two would send the same outbox twice. */
+static void test_second_daemon_on_store_refused(void **state)
+{
+	struct scenario *s = *state;
+	const char *args[] = {"--not-production", NULL};
+	struct harness_response r;
+	char *log;
+
+	assert_int_equal(harness_run_expect_exit(&s->h, args, 10000), 1);
+	log = harness_slurp(s->h.log_path, NULL);
+	assert_non_null(strstr(log, "event=store.locked"));
+	assert_non_null(strstr(log, "one daemon per store"));
+	free(log);
+
+	/* The first still serves. */
+	assert_int_equal(harness_get(&s->h, "/readyz", &r), 0);
+	assert_int_equal(r.status, 200);
+}
+
 /* The value of the first line "name: value", indented or not, in out
  * (free() it). */
 static char *output_field(const char *out, const char *name)
@@ -525,6 +545,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_testing_settings_need_flag,
 						scenario_setup,
 						scenario_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_second_daemon_on_store_refused, scenario_setup,
+			scenario_teardown),
 		cmocka_unit_test(test_check_config_explains_real_alarm),
 	};
 

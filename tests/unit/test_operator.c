@@ -46,16 +46,19 @@ static void test_store_open_never_creates(void **state)
 {
 	char dir[] = "/tmp/ab-operator-XXXXXX";
 	struct store *store = NULL;
+	int lock_fd = -1;
+	int other_fd = -1;
 	char path[128];
 	char cmd[128];
 	struct stat st;
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
-	assert_int_equal(operator_store_open(dir, false, &store), -ENOENT);
+	assert_int_equal(operator_store_open(dir, NULL, &store), -ENOENT);
 	assert_null(store);
-	assert_int_equal(operator_store_open(dir, true, &store), -ENOENT);
+	assert_int_equal(operator_store_open(dir, &lock_fd, &store), -ENOENT);
 	assert_null(store);
+	assert_int_equal(lock_fd, -1);
 	snprintf(path, sizeof(path), "%s/%s", dir, STORE_FILE_NAME);
 	assert_int_equal(stat(path, &st), -1);
 
@@ -63,11 +66,20 @@ static void test_store_open_never_creates(void **state)
 	assert_int_equal(store_open(dir, &store), 0);
 	store_close(store);
 	store = NULL;
-	assert_int_equal(operator_store_open(dir, false, &store), 0);
+	assert_int_equal(operator_store_open(dir, NULL, &store), 0);
 	store_close(store);
 	store = NULL;
-	assert_int_equal(operator_store_open(dir, true, &store), 0);
+	assert_int_equal(operator_store_open(dir, &lock_fd, &store), 0);
+	assert_true(lock_fd >= 0);
 	store_close(store);
+
+	/* While a writer holds the lock, a second is refused. */
+	store = NULL;
+	assert_int_equal(operator_store_open(dir, &other_fd, &store), -EBUSY);
+	assert_null(store);
+	close(lock_fd);
+	assert_int_equal(store_lock(dir, &other_fd), 0);
+	close(other_fd);
 
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	assert_int_equal(system(cmd), 0);
