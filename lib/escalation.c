@@ -170,10 +170,11 @@ int escalation_level_key(const char *dedup_key, unsigned int step,
 		return *ret_key ? 0 : -ENOMEM;
 	}
 
+	/* Levels count from 1, as escalation_level says and people do. */
 	if (pass == 0)
-		snprintf(suffix, sizeof(suffix), "/level-%u", step);
+		snprintf(suffix, sizeof(suffix), "/level-%u", step + 1);
 	else
-		snprintf(suffix, sizeof(suffix), "/level-%u/pass-%u", step,
+		snprintf(suffix, sizeof(suffix), "/level-%u/pass-%u", step + 1,
 			 pass);
 
 	len = strlen(dedup_key) + strlen(suffix) + 1;

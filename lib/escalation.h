@@ -84,8 +84,9 @@ void escalation_stop(struct escalation_state *state);
 
 /*
  * The dedup_key of a page: the incident's own for the first step of the
- * first pass, else the incident's with "/level-N" (and "/pass-M" after
- * the first pass), hashed as render_dedup_key() does past 255 bytes.
+ * first pass, else the incident's with "/level-N", N = step + 1 (and
+ * "/pass-M" after the first pass), hashed as render_dedup_key() does
+ * past 255 bytes. The second step's page is "/level-2".
  */
 int escalation_level_key(const char *dedup_key, unsigned int step,
 			 unsigned int pass, char **ret_key);

@@ -197,7 +197,7 @@ static void test_critical_pages_the_whole_path(void **state)
 	event = fakepd_request(s->pd, fakepd_count(s->pd) - 1);
 	assert_string_equal(field(event, "dedup_key"),
 			    "arn:aws:cloudwatch:us-east-1:123456789012:alarm:"
-			    "crit-a/level-1");
+			    "crit-a/level-2");
 	assert_int_equal(
 		json_integer_value(json_object_get(
 			json_object_get(json_object_get(event, "payload"),

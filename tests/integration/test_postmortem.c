@@ -156,7 +156,7 @@ static void test_triggered_escalated_acked_resolved(void **state)
 	strcpy(first, out);
 
 	/* A level's key names the same incident. */
-	strcat(key, "/level-1");
+	strcat(key, "/level-2");
 	assert_int_equal(postmortem_config(s, key), 0);
 	assert_string_equal(out, first);
 

@@ -136,8 +136,8 @@ static void test_escalation_levels(void **state)
 	static const char *const keys[] = {HARNESS_KEY_PRIMARY,
 					   HARNESS_KEY_SECONDARY,
 					   HARNESS_KEY_MANAGER, HARNESS_KEY_VP};
-	static const char *const dedup[] = {ARN, ARN "/level-1", ARN "/level-2",
-					    ARN "/level-3"};
+	static const char *const dedup[] = {ARN, ARN "/level-2", ARN "/level-3",
+					    ARN "/level-4"};
 	json_t *ev[16];
 	char path[256];
 	struct stat st;

@@ -213,10 +213,10 @@ static void test_level_keys(void **unused)
 	assert_string_equal(key, "arn:x");
 	free(key);
 	assert_int_equal(escalation_level_key("arn:x", 2, 0, &key), 0);
-	assert_string_equal(key, "arn:x/level-2");
+	assert_string_equal(key, "arn:x/level-3");
 	free(key);
 	assert_int_equal(escalation_level_key("arn:x", 0, 1, &key), 0);
-	assert_string_equal(key, "arn:x/level-0/pass-1");
+	assert_string_equal(key, "arn:x/level-1/pass-1");
 	free(key);
 
 	memset(long_key, 'a', 250);
