@@ -251,19 +251,25 @@ static void log_outcome(enum log_level level, const char *event,
 	    {"detail", detail});
 }
 
-static void dead_letter(struct delivery *d, struct slot *slot, long status,
-			const char *reason)
+/* attempts: the tries made in all, the last included. */
+static void dead_letter(struct delivery *d, struct slot *slot,
+			unsigned int attempts, long status, const char *reason)
 {
 	int r;
 
-	r = store_outbox_dead(d->store, slot->row.id, app_wall_ms(), reason);
+	r = store_outbox_dead(d->store, slot->row.id, attempts, app_wall_ms(),
+			      reason);
 	if (r < 0) {
 		LOG(LOG_LEVEL_ERROR, "store.dead_letter_failed",
 		    {"detail", store_error(d->store)});
 		return;
 	}
 
+	/* Readiness reads the gauge: show the new one now, not at the next
+	 * refresh of the figures. */
 	metrics_dead_letter();
+	metrics_gauge_set(METRICS_GAUGE_DEAD_LETTERS,
+			  metrics_gauge_get(METRICS_GAUGE_DEAD_LETTERS) + 1);
 	if (slot->row.kind == STORE_OUTBOX_SUBSCRIBE) {
 		metrics_subscription(0);
 		store_subscription_record(d->store, slot->row.detail, NULL,
@@ -294,7 +300,7 @@ static void retry_later(struct delivery *d, struct slot *slot, long status,
 	if (retry_expired(&policy, slot->row.created_ms, now + delay)) {
 		snprintf(text, sizeof(text), "gave up after %u attempts: %s",
 			 attempts, reason);
-		dead_letter(d, slot, status, text);
+		dead_letter(d, slot, attempts, status, text);
 		return;
 	}
 
@@ -391,7 +397,7 @@ static void on_done(struct delivery *d, struct slot *slot, CURLcode rc)
 	    (status == 400 || status == 413 || status == 422)) {
 		metrics_delivery(METRICS_DELIVERY_INVALID);
 		invalid_reason(slot, reason, sizeof(reason));
-		dead_letter(d, slot, status, reason);
+		dead_letter(d, slot, slot->row.attempts + 1, status, reason);
 		return;
 	}
 
@@ -459,7 +465,7 @@ static int start_transfer(struct delivery *d, struct slot *slot,
 		if (r == -ENOENT)
 			retry_later(d, slot, 0, reason);
 		else if (r < 0)
-			dead_letter(d, slot, 0, reason);
+			dead_letter(d, slot, slot->row.attempts, 0, reason);
 		if (r < 0) {
 			slot_release(d, slot);
 			return r;

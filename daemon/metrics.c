@@ -105,11 +105,6 @@ void metrics_dead_letter(void)
 	atomic_fetch_add(&dead_letters, 1);
 }
 
-uint64_t metrics_dead_letters_since_start(void)
-{
-	return atomic_load(&dead_letters);
-}
-
 void metrics_subscription(int confirmed)
 {
 	atomic_fetch_add(&subscriptions[confirmed ? 1 : 0], 1);

@@ -88,7 +88,6 @@ void metrics_subscription(int confirmed);
 void metrics_observe(enum metrics_histogram hist, int64_t micros);
 void metrics_gauge_set(enum metrics_gauge gauge, int64_t value);
 int64_t metrics_gauge_get(enum metrics_gauge gauge);
-uint64_t metrics_dead_letters_since_start(void);
 
 /* An escalation step fired lateness_ms after its deadline. */
 void metrics_escalation_fired(int64_t lateness_ms);

@@ -97,7 +97,7 @@ static enum MHD_Result handle_ready(struct server *server,
 				    struct MHD_Connection *conn)
 {
 	struct app *app = server->app;
-	uint64_t dead = metrics_dead_letters_since_start();
+	int64_t dead = metrics_gauge_get(METRICS_GAUGE_DEAD_LETTERS);
 	char text[160];
 
 	if (atomic_load(&app->stopping))
@@ -113,13 +113,15 @@ static enum MHD_Result handle_ready(struct server *server,
 
 	/*
 	 * Dead letters do not stop ingest, so they do not make the daemon
-	 * unready; they are shown so that someone looks.
+	 * unready; they are shown so that someone looks, until someone has
+	 * retried or dropped them.
 	 */
 	if (dead > 0) {
 		snprintf(text, sizeof(text),
-			 "ready, degraded: %llu events dead-lettered since"
-			 " start",
-			 (unsigned long long)dead);
+			 "ready, degraded: %lld dead letter%s waiting "
+			 "(alertbridge"
+			 " queue list --dead)",
+			 (long long)dead, dead == 1 ? "" : "s");
 		return respond_text(conn, 200, text);
 	}
 	return respond_text(conn, 200, "ready");

@@ -125,7 +125,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
 		"INSERT INTO dead_letters(id, kind, order_key, target, action,"
 		" body, detail, created_ms, attempts, dead_ms, reason)"
 		" SELECT id, kind, order_key, target, action, body, detail,"
-		" created_ms, attempts, ?2, ?3 FROM outbox WHERE id = ?1",
+		" created_ms, ?4, ?2, ?3 FROM outbox WHERE id = ?1",
 	[STMT_OUTBOX_STATS] = "SELECT COUNT(*), MIN(created_ms) FROM outbox",
 	[STMT_OUTBOX_TARGETS] = "SELECT DISTINCT target FROM outbox"
 				" WHERE target IS NOT NULL ORDER BY target",
@@ -697,8 +697,8 @@ int store_outbox_reschedule(struct store *store, int64_t id,
 	return store_stmt_run(stmt);
 }
 
-int store_outbox_dead(struct store *store, int64_t id, int64_t now_ms,
-		      const char *reason)
+int store_outbox_dead(struct store *store, int64_t id, unsigned int attempts,
+		      int64_t now_ms, const char *reason)
 {
 	sqlite3_stmt *stmt;
 	bool own = !store->in_transaction;
@@ -714,6 +714,7 @@ int store_outbox_dead(struct store *store, int64_t id, int64_t now_ms,
 	sqlite3_bind_int64(stmt, 1, id);
 	sqlite3_bind_int64(stmt, 2, now_ms);
 	store_bind_text(stmt, 3, reason ? reason : "unknown");
+	sqlite3_bind_int64(stmt, 4, attempts);
 	r = store_stmt_run(stmt);
 	if (r < 0)
 		goto fail;

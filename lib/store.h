@@ -261,9 +261,10 @@ int store_outbox_reschedule(struct store *store, int64_t id,
 			    unsigned int attempts, int64_t next_ms,
 			    const char *error);
 
-/* Failed for good: moved to the dead letters with reason. */
-int store_outbox_dead(struct store *store, int64_t id, int64_t now_ms,
-		      const char *reason);
+/* Failed for good: moved to the dead letters with reason, after
+ * attempts tries in all (the one that ended it included). */
+int store_outbox_dead(struct store *store, int64_t id, unsigned int attempts,
+		      int64_t now_ms, const char *reason);
 
 /* Depth and the created_ms of the oldest row (0 when empty). */
 int store_outbox_stats(struct store *store, int64_t *ret_depth,

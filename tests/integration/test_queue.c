@@ -118,6 +118,23 @@ static void wait_empty(struct scenario *s, const char *path)
 	}
 }
 
+/* Waits until /readyz answers 200 with exactly body. */
+static void wait_ready(struct scenario *s, const char *body)
+{
+	int64_t deadline = harness_mono_ms() + 10000;
+	struct harness_response r;
+
+	for (;;) {
+		assert_int_equal(harness_get(&s->h, "/readyz", &r), 0);
+		if (r.status == 200 && strcmp(r.body, body) == 0)
+			return;
+		if (harness_mono_ms() >= deadline)
+			fail_msg("/readyz still answers %ld: %s", r.status,
+				 r.body);
+		harness_pause_ms(20);
+	}
+}
+
 /* An alarm whose trigger PagerDuty answers with a 500 and Retry-After
  * of an hour: it waits in the outbox. */
 static int64_t pending_row(struct scenario *s, const char *name)
@@ -187,6 +204,7 @@ static void test_dead_letter_via_api(void **state)
 	struct scenario *s = *state;
 	int64_t id = dead_letter(s, "crit-q2");
 	struct harness_response r;
+	json_t *rows;
 	char args[64];
 	char path[64];
 
@@ -194,6 +212,15 @@ static void test_dead_letter_via_api(void **state)
 	assert_non_null(strstr(out, "dead letters: 1\n"));
 	assert_non_null(strstr(out, "reason: HTTP 400: Event object is"
 				    " invalid"));
+	/* The one attempt PagerDuty refused counts. */
+	rows = api_rows(s, "/api/queue/dead");
+	assert_int_equal(json_integer_value(json_object_get(
+				 json_array_get(rows, 0), "attempts")),
+			 1);
+	json_decref(rows);
+	assert_int_equal(harness_get(&s->h, "/readyz", &r), 0);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.body, "degraded: 1 dead letter waiting"));
 
 	/* The API keeps to the scope asked for, and to its token. */
 	snprintf(path, sizeof(path), "/api/queue/pending/%lld", (long long)id);
@@ -217,6 +244,9 @@ static void test_dead_letter_via_api(void **state)
 	assert_int_equal(fakepd_wait_accepted(s->pd, 1, 10000), 0);
 	assert_int_equal(count_rows(s, "/api/queue/dead"), 0);
 	assert_true(harness_log_wait(&s->h, "from=dead", 5000));
+
+	/* Retried and delivered, nothing is left for someone to look at. */
+	wait_ready(s, "ready\n");
 }
 
 static void test_drop_asks_first(void **state)

@@ -169,10 +169,13 @@ static void test_outbox_order_per_key(void **state)
 static void test_outbox_retry_and_dead(void **state)
 {
 	struct fixture *f = *state;
+	struct store_queue_row letter = {0};
 	struct store_outbox_row *rows;
+	bool found = false;
 	int64_t depth;
 	int64_t oldest;
 	int64_t dead;
+	int64_t id;
 	size_t n;
 
 	add_event(f->store, "k1", "primary", "trigger", 100);
@@ -196,14 +199,24 @@ static void test_outbox_retry_and_dead(void **state)
 	assert_int_equal(rows[0].attempts, 1);
 	assert_string_equal(rows[0].last_error, "HTTP 500");
 
-	assert_int_equal(
-		store_outbox_dead(f->store, rows[0].id, 900, "HTTP 400"), 0);
+	id = rows[0].id;
+	assert_int_equal(store_outbox_dead(f->store, id, 3, 900, "HTTP 400"),
+			 0);
 	store_outbox_rows_free(rows, n);
 
 	assert_int_equal(store_outbox_stats(f->store, &depth, &oldest), 0);
 	assert_int_equal(depth, 0);
 	assert_int_equal(store_dead_count(f->store, &dead), 0);
 	assert_int_equal(dead, 1);
+
+	/* The dead letter counts every attempt, the last one included. */
+	assert_int_equal(store_queue_get(f->store, id, STORE_QUEUE_DEAD,
+					 &letter, &found),
+			 0);
+	assert_true(found);
+	assert_int_equal(letter.row.attempts, 3);
+	assert_string_equal(letter.reason, "HTTP 400");
+	store_queue_row_release(&letter);
 }
 
 /* Targets rows wait for, whatever the configuration says today. */

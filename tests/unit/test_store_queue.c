@@ -74,8 +74,8 @@ static void test_list_and_get(void **state)
 	bool found = true;
 	size_t n = 0;
 
-	assert_int_equal(store_outbox_dead(f->store, second, 300, "HTTP 400"),
-			 0);
+	assert_int_equal(
+		store_outbox_dead(f->store, second, 1, 300, "HTTP 400"), 0);
 
 	assert_int_equal(store_queue_list(f->store, false, 10, &rows, &n), 0);
 	assert_int_equal(n, 1);
@@ -134,8 +134,8 @@ static void test_retry_dead_letter_keeps_its_place(void **state)
 	assert_int_equal(
 		store_outbox_reschedule(f->store, trigger, 5, 150, "HTTP 500"),
 		0);
-	assert_int_equal(store_outbox_dead(f->store, trigger, 300, "HTTP 400"),
-			 0);
+	assert_int_equal(
+		store_outbox_dead(f->store, trigger, 1, 300, "HTTP 400"), 0);
 	resolve = add_event(f->store, "k1", "resolve", 400);
 
 	assert_int_equal(store_queue_retry(f->store, trigger, true, 1000), 0);
@@ -192,7 +192,8 @@ static void test_retry_inside_a_transaction_rolls_back(void **state)
 	int64_t id = add_event(f->store, "k1", "trigger", 100);
 	int64_t dead = 0;
 
-	assert_int_equal(store_outbox_dead(f->store, id, 300, "HTTP 400"), 0);
+	assert_int_equal(store_outbox_dead(f->store, id, 1, 300, "HTTP 400"),
+			 0);
 
 	assert_int_equal(store_begin(f->store), 0);
 	assert_int_equal(store_queue_retry(f->store, id, true, 1000), 0);
@@ -211,7 +212,8 @@ static void test_drop(void **state)
 	int64_t oldest = 0;
 	int64_t dead = -1;
 
-	assert_int_equal(store_outbox_dead(f->store, gone, 300, "HTTP 400"), 0);
+	assert_int_equal(store_outbox_dead(f->store, gone, 1, 300, "HTTP 400"),
+			 0);
 
 	/* The wrong table is refused, not searched. */
 	assert_int_equal(store_queue_drop(f->store, gone, false), -ENOENT);
