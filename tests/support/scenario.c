@@ -147,18 +147,29 @@ char *scenario_alarm(const char *name, const char *state,
 	return text;
 }
 
+char *scenario_sign(struct scenario *s, const char *message_id,
+		    const char *message)
+{
+	json_t *env;
+	char *body;
+
+	env = testkey_notification(message_id, SCENARIO_TOPIC, NULL, message,
+				   s->as_of_ms);
+	if (!env)
+		return NULL;
+	body = testkey_sign_envelope(s->key, env, 2, SCENARIO_CERT_URL);
+	json_decref(env);
+	return body;
+}
+
 long scenario_post_id(struct scenario *s, const char *message_id,
 		      const char *message)
 {
 	struct harness_response r;
-	json_t *env;
 	char *body;
 	int rc;
 
-	env = testkey_notification(message_id, SCENARIO_TOPIC, NULL, message,
-				   s->as_of_ms);
-	body = testkey_sign_envelope(s->key, env, 2, SCENARIO_CERT_URL);
-	json_decref(env);
+	body = scenario_sign(s, message_id, message);
 	if (!body)
 		return -1;
 

@@ -64,6 +64,14 @@ int scenario_set_clock(struct scenario *s, int64_t offset_ms);
 char *scenario_alarm(const char *name, const char *state,
 		     int64_t changed_offset_ms);
 
+/*
+ * The body SNS would post for message as a Notification with
+ * message_id, signed with the scenario's key (free() it; NULL on
+ * failure). Safe to call from several threads at once.
+ */
+char *scenario_sign(struct scenario *s, const char *message_id,
+		    const char *message);
+
 /* Signs message as a Notification with a fresh MessageId and posts it;
  * returns the HTTP status (or -1). */
 long scenario_post(struct scenario *s, const char *message);
