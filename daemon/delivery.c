@@ -28,6 +28,18 @@
 /* How often the outbox figures for /metrics are refreshed. */
 #define DELIVERY_STATS_MS 1000
 
+/*
+ * Outcomes the store could not take (its disk full, say) wait in memory
+ * and are written again this often. While one waits, its row is not
+ * sent again: a delivered event stays delivered, a failing one keeps
+ * its backoff. Room for every slot's outcome is kept, so that no
+ * outcome is ever dropped: new transfers wait instead.
+ */
+#define DELIVERY_UNRECORDED_MAX  64
+#define DELIVERY_RECORD_RETRY_MS 250
+_Static_assert(DELIVERY_UNRECORDED_MAX > DELIVERY_SLOTS,
+	       "every slot's outcome must fit");
+
 struct slot {
 	bool busy;
 	CURL *easy;
@@ -38,6 +50,20 @@ struct slot {
 	int64_t retry_after_ms;
 	int64_t started_mono;
 	size_t pace_index;
+};
+
+enum outcome_kind {
+	OUTCOME_DONE,       /* delivered: delete the row */
+	OUTCOME_RESCHEDULE, /* failed for now: attempts, next_ms, text */
+	OUTCOME_DEAD,       /* failed for good: dead letter with text */
+};
+
+struct outcome {
+	enum outcome_kind kind;
+	int64_t id;
+	unsigned int attempts;
+	int64_t next_ms; /* wall clock, as stored */
+	char text[512];
 };
 
 /* Pacing per target; the last entry is for subscription rows. */
@@ -60,6 +86,9 @@ struct delivery {
 	size_t n_paces;
 	int64_t interval_ms;
 	int64_t next_stats_mono;
+	struct outcome unrecorded[DELIVERY_UNRECORDED_MAX];
+	size_t n_unrecorded;
+	int64_t next_record_mono;
 };
 
 static uint32_t random_u32(void)
@@ -86,6 +115,97 @@ static struct slot *free_slot(struct delivery *d)
 		if (!d->slots[i].busy)
 			return &d->slots[i];
 	return NULL;
+}
+
+static struct outcome *unrecorded_find(struct delivery *d, int64_t id)
+{
+	for (size_t i = 0; i < d->n_unrecorded; i++)
+		if (d->unrecorded[i].id == id)
+			return &d->unrecorded[i];
+	return NULL;
+}
+
+static int store_outcome(struct delivery *d, const struct outcome *o)
+{
+	switch (o->kind) {
+	case OUTCOME_DONE:
+		return store_outbox_done(d->store, o->id);
+	case OUTCOME_RESCHEDULE:
+		return store_outbox_reschedule(d->store, o->id, o->attempts,
+					       o->next_ms, o->text);
+	case OUTCOME_DEAD:
+		return store_outbox_dead(d->store, o->id, app_wall_ms(),
+					 o->text);
+	}
+	return -EINVAL;
+}
+
+/*
+ * Writes an outcome to the store, or keeps it for later when the store
+ * cannot take it (a newer outcome of the same row replaces an older).
+ * True when it reached the store.
+ */
+static bool record(struct delivery *d, const struct outcome *o)
+{
+	struct outcome *kept = unrecorded_find(d, o->id);
+
+	if (!kept && store_outcome(d, o) == 0)
+		return true;
+
+	if (!kept) {
+		LOG(LOG_LEVEL_ERROR, "store.outcome_unrecorded",
+		    {"detail", store_error(d->store)});
+		kept = &d->unrecorded[d->n_unrecorded++];
+	}
+	*kept = *o;
+	return false;
+}
+
+/* Writes the kept outcomes, oldest first, while the store takes them. */
+static void record_kept(struct delivery *d)
+{
+	int64_t now = app_mono_ms();
+	size_t done = 0;
+	char count[24];
+
+	if (d->n_unrecorded == 0 || now < d->next_record_mono)
+		return;
+
+	while (done < d->n_unrecorded &&
+	       store_outcome(d, &d->unrecorded[done]) == 0)
+		done++;
+	memmove(d->unrecorded, d->unrecorded + done,
+		(d->n_unrecorded - done) * sizeof(*d->unrecorded));
+	d->n_unrecorded -= done;
+
+	if (d->n_unrecorded > 0)
+		d->next_record_mono = now + DELIVERY_RECORD_RETRY_MS;
+	else
+		LOG(LOG_LEVEL_INFO, "store.outcomes_recorded",
+		    {"count", log_int(count, (long long)done)});
+}
+
+/*
+ * Whether a due row may be sent now, given an outcome kept for it: not
+ * once delivered or dead, not before its kept retry time; when it may,
+ * it carries the kept attempt count.
+ */
+static bool row_ready(struct delivery *d, struct store_outbox_row *row,
+		      int64_t now_wall, int64_t *wait)
+{
+	struct outcome *kept = unrecorded_find(d, row->id);
+
+	if (!kept)
+		return true;
+	if (kept->kind != OUTCOME_RESCHEDULE)
+		return false;
+	if (now_wall < kept->next_ms) {
+		if (kept->next_ms - now_wall < *wait)
+			*wait = kept->next_ms - now_wall;
+		return false;
+	}
+	row->attempts = kept->attempts;
+	return true;
 }
 
 /* Parses Retry-After: delta-seconds only (PagerDuty sends those). */
@@ -199,14 +319,10 @@ static void log_outcome(enum log_level level, const char *event,
 static void dead_letter(struct delivery *d, struct slot *slot, long status,
 			const char *reason)
 {
-	int r;
+	struct outcome o = {.kind = OUTCOME_DEAD, .id = slot->row.id};
 
-	r = store_outbox_dead(d->store, slot->row.id, app_wall_ms(), reason);
-	if (r < 0) {
-		LOG(LOG_LEVEL_ERROR, "store.dead_letter_failed",
-		    {"detail", store_error(d->store)});
-		return;
-	}
+	snprintf(o.text, sizeof(o.text), "%s", reason);
+	record(d, &o);
 
 	metrics_dead_letter();
 	if (slot->row.kind == STORE_OUTBOX_SUBSCRIBE) {
@@ -229,6 +345,7 @@ static void retry_later(struct delivery *d, struct slot *slot, long status,
 	};
 	unsigned int attempts = slot->row.attempts + 1;
 	int64_t now = app_wall_ms();
+	struct outcome o;
 	int64_t delay;
 	char text[256];
 	char ms[24];
@@ -252,12 +369,14 @@ static void retry_later(struct delivery *d, struct slot *slot, long status,
 			pace->next_send_mono = until;
 	}
 
-	if (store_outbox_reschedule(d->store, slot->row.id, attempts,
-				    now + delay, reason) < 0) {
-		LOG(LOG_LEVEL_ERROR, "store.reschedule_failed",
-		    {"detail", store_error(d->store)});
-		return;
-	}
+	o = (struct outcome){
+		.kind = OUTCOME_RESCHEDULE,
+		.id = slot->row.id,
+		.attempts = attempts,
+		.next_ms = now + delay,
+	};
+	snprintf(o.text, sizeof(o.text), "%s", reason);
+	record(d, &o);
 
 	metrics_retry();
 	LOG(LOG_LEVEL_WARNING, "delivery.retry",
@@ -311,13 +430,11 @@ static void on_done(struct delivery *d, struct slot *slot, CURLcode rc)
 
 	if (status >= 200 && status < 300) {
 		metrics_delivery(METRICS_DELIVERY_ACCEPTED);
-		if (store_outbox_done(d->store, slot->row.id) < 0) {
-			/* Sent twice after a restart at worst: PagerDuty
-			 * deduplicates on the dedup_key. */
-			LOG(LOG_LEVEL_ERROR, "store.done_failed",
-			    {"detail", store_error(d->store)});
-			return;
-		}
+		/* Kept in memory when the store cannot delete the row: sent
+		 * twice at worst, after a restart, and PagerDuty
+		 * deduplicates on the dedup_key. */
+		record(d, &(struct outcome){.kind = OUTCOME_DONE,
+					    .id = slot->row.id});
 		if (slot->row.kind == STORE_OUTBOX_SUBSCRIBE) {
 			metrics_subscription(1);
 			store_subscription_record(d->store, slot->row.detail,
@@ -441,7 +558,8 @@ static int64_t fill_slots(struct delivery *d)
 		struct store_outbox_row *rows = NULL;
 		size_t n = 0;
 
-		if (d->busy >= DELIVERY_SLOTS)
+		if (d->busy >= DELIVERY_SLOTS ||
+		    d->busy + d->n_unrecorded >= DELIVERY_UNRECORDED_MAX)
 			break;
 
 		if (paced && now_mono < pace->next_send_mono) {
@@ -450,9 +568,11 @@ static int64_t fill_slots(struct delivery *d)
 			continue;
 		}
 
-		/* Enough rows to step over the ones already in flight. */
+		/* Enough rows to step over the ones already in flight or
+		 * waiting on a kept outcome. */
 		if (store_outbox_due(d->store, pace->target, now_wall,
-				     d->busy + (paced ? 1 : DELIVERY_SLOTS),
+				     d->busy + d->n_unrecorded +
+					     (paced ? 1 : DELIVERY_SLOTS),
 				     &rows, &n) < 0) {
 			LOG(LOG_LEVEL_ERROR, "store.outbox_read_failed",
 			    {"detail", store_error(d->store)});
@@ -460,7 +580,8 @@ static int64_t fill_slots(struct delivery *d)
 		}
 
 		for (size_t i = 0; i < n && d->busy < DELIVERY_SLOTS; i++) {
-			if (row_in_flight(d, rows[i].id))
+			if (row_in_flight(d, rows[i].id) ||
+			    !row_ready(d, &rows[i], now_wall, &wait))
 				continue;
 
 			start_transfer(d, free_slot(d), &rows[i], p);
@@ -482,6 +603,11 @@ static int64_t fill_slots(struct delivery *d)
 		if (until < wait)
 			wait = until < 1 ? 1 : until;
 	}
+
+	/* The store's next due time is stale for rows with a kept outcome;
+	 * look again when the kept outcomes are next written. */
+	if (d->n_unrecorded > 0 && wait < DELIVERY_RECORD_RETRY_MS)
+		wait = DELIVERY_RECORD_RETRY_MS;
 	return wait;
 }
 
@@ -536,6 +662,7 @@ static void *delivery_main(void *arg)
 		     app_mono_ms() >= atomic_load(&d->stop_deadline_mono)))
 			break;
 
+		record_kept(d);
 		if (!stopping)
 			wait = fill_slots(d);
 		refresh_stats(d);

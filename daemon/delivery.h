@@ -14,6 +14,13 @@
  *                          dead letter.
  * Rows of kind subscribe are SNS SubscribeURL confirmations: a GET with
  * the same retry rules.
+ *
+ * When the store cannot record an outcome (its disk full), the outcome
+ * waits in memory and is written again every quarter second; meanwhile
+ * its row is not sent again, so a delivered event is not repeated and a
+ * failing one keeps its backoff. Outcomes still in memory at a stop are
+ * lost: those rows are sent again after the restart, which PagerDuty's
+ * dedup_key makes harmless.
  */
 #ifndef ALERTBRIDGE_DELIVERY_H
 #define ALERTBRIDGE_DELIVERY_H

@@ -31,6 +31,14 @@
 #define WRITER_IDLE_MS            10000
 #define WRITER_TEST_CLOCK_POLL_MS 50
 
+/*
+ * How often a store whose last commit failed (its disk full, say) is
+ * tried again with a probe, so that /readyz recovers when the store
+ * does, even with no traffic: a load balancer that stops sending to an
+ * unready instance would otherwise keep it unready for good.
+ */
+#define WRITER_PROBE_INTERVAL_MS 500
+
 struct writer {
 	struct app *app;
 	struct store *store;
@@ -41,9 +49,20 @@ struct writer {
 	struct writer_item *head;
 	struct writer_item *tail;
 	bool stopping;
+	int64_t next_probe_mono;
 	int64_t next_prune_ms;
 	int64_t next_schedule_mono;
 };
+
+/* Records whether the last commit worked; says so when it works again. */
+static void set_store_ok(struct writer *writer, bool ok)
+{
+	bool was = atomic_exchange(&writer->app->store_ok, ok);
+
+	if (ok && !was)
+		LOG(LOG_LEVEL_INFO, "store.recovered",
+		    {"detail", "the store commits again"});
+}
 
 static int apply_subscription(struct writer *writer, struct writer_item *item,
 			      bool *ret_queued)
@@ -204,14 +223,14 @@ static bool commit_batch(struct writer *writer, struct writer_item *batch)
 			it->result = WRITER_FAILED;
 			it->error = r;
 		}
-		atomic_store(&writer->app->store_ok, false);
+		set_store_ok(writer, false);
 		LOG(LOG_LEVEL_ERROR, "store.commit_failed",
 		    {"error", strerror(-r)},
 		    {"detail", store_error(writer->store)});
 		return false;
 	}
 
-	atomic_store(&writer->app->store_ok, true);
+	set_store_ok(writer, true);
 	metrics_observe(METRICS_HIST_COMMIT, (app_mono_ms() - start) * 1000);
 	return queued;
 }
@@ -228,6 +247,7 @@ static bool tick(struct writer *writer, int64_t now_ms)
 			       WRITER_TICK_MAX, &queued);
 	if (r == 0)
 		r = store_commit(writer->store);
+	set_store_ok(writer, r == 0);
 	if (r < 0) {
 		store_rollback(writer->store);
 		LOG(LOG_LEVEL_ERROR, "escalation.tick_failed",
@@ -248,12 +268,27 @@ static bool tick(struct writer *writer, int64_t now_ms)
  * clock again, so a clock step only moves when a step fires, and the
  * store's record of fired steps keeps any from firing twice.
  */
+/* While the last commit failed: tries the store again, now and then. */
+static void probe(struct writer *writer, int64_t now_ms)
+{
+	int64_t now_mono = app_mono_ms();
+
+	if (atomic_load(&writer->app->store_ok) ||
+	    now_mono < writer->next_probe_mono)
+		return;
+	writer->next_probe_mono = now_mono + WRITER_PROBE_INTERVAL_MS;
+
+	if (store_probe(writer->store, now_ms) == 0)
+		set_store_ok(writer, true);
+}
+
 static int64_t schedule(struct writer *writer)
 {
 	int64_t now = app_wall_ms();
 	int64_t next = ESCALATION_NEVER;
 	int64_t wait = WRITER_IDLE_MS;
 
+	probe(writer, now);
 	prune_seen(writer, now);
 
 	for (int rounds = 0; rounds < 16; rounds++) {
@@ -267,6 +302,9 @@ static int64_t schedule(struct writer *writer)
 	if (writer->app->config->testing_clock_file &&
 	    wait > WRITER_TEST_CLOCK_POLL_MS)
 		wait = WRITER_TEST_CLOCK_POLL_MS;
+	if (!atomic_load(&writer->app->store_ok) &&
+	    wait > WRITER_PROBE_INTERVAL_MS)
+		wait = WRITER_PROBE_INTERVAL_MS;
 
 	writer->next_schedule_mono = app_mono_ms() + wait;
 	return wait;

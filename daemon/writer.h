@@ -11,6 +11,11 @@
  * the steps and silence ends that fell due (pager_tick()), waiting on the
  * monotonic clock for the earliest stored deadline, so that they share
  * the one writer with ingest.
+ *
+ * app->store_ok follows the last commit. While it is false the writer
+ * probes the store with a small commit every half second, so that
+ * readiness comes back when the store does (disk space freed), with or
+ * without traffic.
  */
 #ifndef ALERTBRIDGE_WRITER_H
 #define ALERTBRIDGE_WRITER_H

@@ -15,6 +15,10 @@
 #include "store_internal.h"
 #include "util.h"
 
+#ifdef ALERTBRIDGE_FAULT_INJECTION
+#include "store_fault.h"
+#endif
+
 #define STORE_SCHEMA_VERSION 2
 
 /*
@@ -75,6 +79,7 @@ enum store_stmt {
 	STMT_OUTBOX_STATS,
 	STMT_DEAD_COUNT,
 	STMT_SUBSCRIPTION_RECORD,
+	STMT_PROBE,
 	STMT_COUNT
 };
 
@@ -127,6 +132,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_SUBSCRIPTION_RECORD] =
 		"INSERT INTO subscriptions(topic_arn, message_id, status,"
 		" detail, recorded_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[STMT_PROBE] = "INSERT OR REPLACE INTO meta(key, value)"
+		       " VALUES ('probe', ?1)",
 };
 
 /* Maps an SQLite result to our convention: disk full stays visible. */
@@ -300,6 +307,16 @@ static int schema_check(struct store *store)
 	return 0;
 }
 
+/* The default VFS, but in a test build that asked for a full disk. */
+static const char *open_vfs(void)
+{
+#ifdef ALERTBRIDGE_FAULT_INJECTION
+	return store_fault_vfs();
+#else
+	return NULL;
+#endif
+}
+
 int store_open(const char *dir, struct store **ret_store)
 {
 	struct store *store;
@@ -318,7 +335,7 @@ int store_open(const char *dir, struct store **ret_store)
 	rc = sqlite3_open_v2(path, &store->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 				     SQLITE_OPEN_NOMUTEX,
-			     NULL);
+			     open_vfs());
 	if (rc != SQLITE_OK) {
 		r = store->db ? store_errno(rc) : -ENOMEM;
 		goto fail;
@@ -709,4 +726,25 @@ int store_subscription_record(struct store *store, const char *topic_arn,
 	store_bind_text(stmt, 4, detail);
 	sqlite3_bind_int64(stmt, 5, now_ms);
 	return store_stmt_run(stmt);
+}
+
+int store_probe(struct store *store, int64_t now_ms)
+{
+	sqlite3_stmt *stmt;
+	char text[24];
+	int r;
+
+	r = store_begin(store);
+	if (r < 0)
+		return r;
+
+	snprintf(text, sizeof(text), "%lld", (long long)now_ms);
+	stmt = stmt_get(store, STMT_PROBE);
+	store_bind_text(stmt, 1, text);
+	r = store_stmt_run(stmt);
+	if (r < 0) {
+		store_rollback(store);
+		return r;
+	}
+	return store_commit(store);
 }

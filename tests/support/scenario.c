@@ -13,8 +13,7 @@
 
 #include "timeutil.h"
 
-/* The directory, the fake PagerDuty and the trusted test key. */
-static int prepare(struct scenario *s)
+int scenario_prepare(struct scenario *s)
 {
 	int r;
 
@@ -38,7 +37,7 @@ static int prepare(struct scenario *s)
 
 int scenario_start(struct scenario *s, const char *extra_yaml)
 {
-	int r = prepare(s);
+	int r = scenario_prepare(s);
 
 	if (r == 0)
 		r = harness_write_standard_config(&s->h, fakepd_url(s->pd),
@@ -49,7 +48,7 @@ int scenario_start(struct scenario *s, const char *extra_yaml)
 
 int scenario_prepare_clocked(struct scenario *s)
 {
-	int r = prepare(s);
+	int r = scenario_prepare(s);
 
 	if (r < 0)
 		return r;

@@ -35,6 +35,13 @@ struct scenario {
 int scenario_setup(void **state);
 int scenario_teardown(void **state);
 
+/*
+ * The directory, the fake PagerDuty and the trusted test key, without
+ * a configuration or a daemon: for a test that arranges more (a
+ * filesystem for the state directory) before harness_start().
+ */
+int scenario_prepare(struct scenario *s);
+
 /* Sets everything up and starts the daemon; extra goes into the YAML. */
 int scenario_start(struct scenario *s, const char *extra_yaml);
 void scenario_finish(struct scenario *s);
