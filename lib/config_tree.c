@@ -124,6 +124,10 @@ static int ynode_append(struct ynode *parent, struct ynode *child)
 
 static void vreport(struct loader *ld, struct config_diags *to, int line,
 		    int column, const char *hint, const char *fmt, va_list ap)
+	__attribute__((format(printf, 6, 0)));
+
+static void vreport(struct loader *ld, struct config_diags *to, int line,
+		    int column, const char *hint, const char *fmt, va_list ap)
 {
 	char *message = NULL;
 
@@ -542,8 +546,9 @@ bool tree_expect_type(struct loader *ld, const struct ynode *node,
 	};
 	static const char *const hints[] = {
 		[YNODE_SCALAR] = "write one value after the colon",
-		[YNODE_MAP] = "indent 'key: value' lines under it, or write "
-			      "{key: value}",
+		/* One string in two pieces, not two strings. */
+		[YNODE_MAP] = ("indent 'key: value' lines under it, or write "
+			       "{key: value}"),
 		[YNODE_LIST] = "write [a, b] or indented '- item' lines",
 	};
 	char label[LABEL_MAX];
