@@ -405,6 +405,32 @@ static void test_unknown_key(void **state)
 			  " connection_timeout, request_timeout");
 }
 
+/*
+ * One diagnostic, one line: a quoted value with a newline or a control
+ * character in it is shown escaped.
+ */
+static void test_diagnostic_is_one_line(void **state)
+{
+	struct config_diags errors = {0};
+	const struct config_diag *d;
+
+	expect_only_error(BASE "pagerduty: {events_url: \"http://a\\nb\\tc"
+			       "\\x01\"}\n",
+			  8, 25, "'http://a\\nb\\tc\\x01' is not an accepted",
+			  NULL);
+
+	/* A name no target has, where there are none: the hint says where
+	 * to define one rather than list nothing. */
+	load_fail("sns: {topics: 'arn:aws:sns:*'}\n"
+		  "targets: {}\n"
+		  "templates: {t: {summary: s, source: s}}\n"
+		  "default_route: {target: nope, template: t}\n",
+		  &errors);
+	d = expect_diag(&errors, 4, 25, "unknown target 'nope'");
+	assert_string_equal(d->hint, "define it under targets");
+	config_diags_release(&errors);
+}
+
 static void test_duplicate_key(void **state)
 {
 	expect_only_error(BASE "sns: {topics: 'arn:aws:sns:*'}\n", 8, 1,
@@ -1630,6 +1656,7 @@ int main(void)
 		cmocka_unit_test_setup(test_settings, setup),
 		cmocka_unit_test_setup(test_testing_section, setup),
 		cmocka_unit_test_setup(test_unknown_key, setup),
+		cmocka_unit_test_setup(test_diagnostic_is_one_line, setup),
 		cmocka_unit_test_setup(test_duplicate_key, setup),
 		cmocka_unit_test_setup(test_bad_duration, setup),
 		cmocka_unit_test_setup(test_bad_severity, setup),
