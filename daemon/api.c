@@ -21,8 +21,9 @@
 #include "timeutil.h"
 #include "writer.h"
 
-#define API_BODY_MAX (256 * 1024)
-#define API_LIST_MAX 500
+#define API_BODY_MAX       (256 * 1024)
+#define API_LIST_MAX       500
+#define API_QUEUE_BODY_MAX (1024 * 1024)
 
 void api_response_init(struct api_response *out)
 {
@@ -67,8 +68,10 @@ static bool command_of(enum pdwebhook_event_type type,
 		*ret_command = PAGER_RESOLVE;
 		return true;
 	case PDWEBHOOK_EVENT_UNACKNOWLEDGED:
-	case PDWEBHOOK_EVENT_REOPENED:
 		*ret_command = PAGER_UNACKNOWLEDGE;
+		return true;
+	case PDWEBHOOK_EVENT_REOPENED:
+		*ret_command = PAGER_REOPEN;
 		return true;
 	case PDWEBHOOK_EVENT_OTHER:
 		break;
@@ -90,12 +93,14 @@ static const char *outcome_name(enum pager_outcome outcome)
 }
 
 /* Runs a command through the writer; out gets the answer. */
-static void run_command(struct app *app, enum pager_command command,
-			const char *key, const char *source, const char *actor,
+static void run_command(struct app *app, const struct config *config,
+			enum pager_command command, const char *key,
+			const char *source, const char *actor,
 			const char *dedup_id, struct api_response *out)
 {
 	struct writer_item item = {
 		.kind = WRITER_COMMAND,
+		.config = config,
 		.message_id = dedup_id,
 		.seen_type = "webhook",
 		.received_ms = app_wall_ms(),
@@ -143,11 +148,11 @@ out:
 	writer_item_release(&item);
 }
 
-void api_webhook(struct app *app, const char *body, size_t len,
-		 const char *signature, const char *webhook_id,
+void api_webhook(struct app *app, const struct config *config, const char *body,
+		 size_t len, const char *signature, const char *webhook_id,
 		 struct api_response *out)
 {
-	const char *secret = app->config->webhook_secret.value;
+	const char *secret = config->webhook_secret.value;
 	struct pdwebhook_event *event = NULL;
 	enum pager_command command;
 	const char *reason = NULL;
@@ -192,17 +197,17 @@ void api_webhook(struct app *app, const char *body, size_t len,
 		goto out;
 	}
 
-	run_command(app, command, event->incident_key, "webhook",
+	run_command(app, config, command, event->incident_key, "webhook",
 		    event->agent_summary, webhook_id ? webhook_id : event->id,
 		    out);
 out:
 	pdwebhook_event_free(event);
 }
 
-bool api_authorize(struct app *app, const char *authorization,
+bool api_authorize(const struct config *config, const char *authorization,
 		   struct api_response *out)
 {
-	const char *token = app->config->api_token.value;
+	const char *token = config->api_token.value;
 	static const char prefix[] = "Bearer ";
 	size_t want;
 
@@ -223,8 +228,30 @@ bool api_authorize(struct app *app, const char *authorization,
 	return true;
 }
 
-static json_t *incident_json(const struct store_incident *inc)
+/* The highest escalation level paged and not resolved; 0 for none. */
+static int level_reached(struct store *store, const char *dedup_key,
+			 unsigned int *ret_level)
 {
+	struct store_page *pages = NULL;
+	unsigned int level = 0;
+	size_t n = 0;
+	int r;
+
+	r = store_pages_open(store, dedup_key, &pages, &n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		if (pages[i].step + 1 > level)
+			level = pages[i].step + 1;
+	store_pages_free(pages, n);
+	*ret_level = level;
+	return 0;
+}
+
+static json_t *incident_json(struct store *store,
+			     const struct store_incident *inc)
+{
+	unsigned int level = 0;
 	char opened[32] = "";
 	char next[32] = "";
 	json_t *obj;
@@ -250,10 +277,13 @@ static json_t *incident_json(const struct store_incident *inc)
 	json_object_set_new(obj, "acknowledged_by",
 			    inc->ack_source ? json_string(inc->ack_source)
 					    : json_null());
+	if (level_reached(store, inc->dedup_key, &level) == 0)
+		json_object_set_new(obj, "level",
+				    level ? json_integer(level) : json_null());
 	return obj;
 }
 
-void api_incidents(struct app *app, struct api_response *out)
+void api_incidents(const struct config *config, struct api_response *out)
 {
 	struct store_incident *list = NULL;
 	struct store *store = NULL;
@@ -264,7 +294,7 @@ void api_incidents(struct app *app, struct api_response *out)
 
 	/* A reader connection of its own: WAL lets it read beside the
 	 * writer without waiting. */
-	r = store_open(app->config->state_dir, &store);
+	r = store_open(config->state_dir, &store);
 	if (r == 0)
 		r = store_incident_list_open(store, API_LIST_MAX, &list, &n);
 	if (r < 0) {
@@ -274,7 +304,7 @@ void api_incidents(struct app *app, struct api_response *out)
 
 	array = json_array();
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(array, incident_json(&list[i]));
+		json_array_append_new(array, incident_json(store, &list[i]));
 	text = json_dumps(array, JSON_INDENT(2));
 	if (!text) {
 		reply(out, 500, "out of memory");
@@ -293,8 +323,21 @@ out:
 	store_close(store);
 }
 
-void api_command(struct app *app, const char *key, const char *verb,
-		 struct api_response *out)
+/* The actor a client names, when it is short printable text. */
+static const char *actor_of(const char *actor)
+{
+	size_t n = actor ? strlen(actor) : 0;
+
+	if (n == 0 || n > API_ACTOR_MAX)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (actor[i] < 0x20 || actor[i] > 0x7e)
+			return NULL;
+	return actor;
+}
+
+void api_command(struct app *app, const struct config *config, const char *key,
+		 const char *verb, const char *actor, struct api_response *out)
 {
 	enum pager_command command;
 
@@ -307,12 +350,14 @@ void api_command(struct app *app, const char *key, const char *verb,
 		return;
 	}
 
-	run_command(app, command, key, "api", NULL, NULL, out);
+	run_command(app, config, command, key, "api", actor_of(actor), NULL,
+		    out);
 }
 
-void api_silences_list(struct app *app, struct api_response *out)
+void api_silences_list(struct app *app, const struct config *config,
+		       struct api_response *out)
 {
-	char *text = silences_list(app->silences, app->config, app_wall_ms());
+	char *text = silences_list(app->silences, config, app_wall_ms());
 
 	if (!text) {
 		reply(out, 500, "out of memory");
@@ -371,4 +416,263 @@ void api_silence_remove(struct app *app, const char *id,
 	writer_poke(app->writer);
 	LOG(LOG_LEVEL_INFO, "silence.removed", {"id", id}, {"source", "api"});
 	reply(out, 200, "removed");
+}
+
+/*
+ * A queue answer as compact JSON. It may hold a whole stored payload
+ * (at most RENDER_BODY_MAX once encoded), or a list of rows without
+ * theirs, so its bound is larger than other answers'.
+ */
+static void reply_json(struct api_response *out, unsigned int status,
+		       json_t *value)
+{
+	char *text = value ? json_dumps(value, JSON_COMPACT) : NULL;
+
+	json_decref(value);
+	if (!text) {
+		reply(out, 500, "out of memory");
+		return;
+	}
+	out->status = status;
+	out->content_type = "application/json";
+	strbuf_release(&out->body);
+	strbuf_init(&out->body, API_QUEUE_BODY_MAX);
+	if (strbuf_puts(&out->body, text) < 0 ||
+	    strbuf_puts(&out->body, "\n") < 0)
+		reply(out, 500, "answer too long");
+	free(text);
+}
+
+static json_t *time_or_null(int64_t ms)
+{
+	char text[32];
+
+	if (ms <= 0)
+		return json_null();
+	timeutil_format(ms, text);
+	return json_string(text);
+}
+
+static json_t *string_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+json_t *api_queue_row_json(const struct store_queue_row *q, bool with_body)
+{
+	const struct store_outbox_row *row = &q->row;
+	bool event = row->kind == STORE_OUTBOX_EVENT;
+	json_t *obj = json_object();
+	json_t *payload;
+
+	if (!obj)
+		return NULL;
+
+	json_object_set_new(obj, "id", json_integer(row->id));
+	json_object_set_new(obj, "state",
+			    json_string(q->dead ? "dead" : "pending"));
+	json_object_set_new(obj, "kind",
+			    json_string(event ? "event" : "subscribe"));
+	json_object_set_new(obj, "target", string_or_null(row->target));
+	json_object_set_new(obj, "action", string_or_null(row->action));
+	if (event)
+		json_object_set_new(obj, "dedup_key",
+				    string_or_null(row->order_key));
+	else
+		json_object_set_new(obj, "topic", string_or_null(row->detail));
+	json_object_set_new(obj, "detail",
+			    string_or_null(event ? row->detail : NULL));
+	json_object_set_new(obj, "attempts", json_integer(row->attempts));
+	json_object_set_new(obj, "created", time_or_null(row->created_ms));
+	if (q->dead) {
+		json_object_set_new(obj, "dead_since",
+				    time_or_null(q->dead_ms));
+		json_object_set_new(obj, "reason", string_or_null(q->reason));
+	} else {
+		json_object_set_new(obj, "next_attempt",
+				    time_or_null(row->next_attempt_ms));
+		json_object_set_new(obj, "last_error",
+				    string_or_null(row->last_error));
+	}
+
+	if (!with_body)
+		return obj;
+	if (!event) {
+		json_object_set_new(obj, "subscribe_url",
+				    string_or_null(row->body));
+		return obj;
+	}
+	/* The payload as stored; the routing key is added only when it is
+	 * sent, so none is here to leak. */
+	payload = json_loads(row->body ? row->body : "", 0, NULL);
+	json_object_set_new(obj, "payload",
+			    payload ? payload : string_or_null(row->body));
+	return obj;
+}
+
+/* GET /api/queue or /api/queue/dead: the rows, without bodies. */
+static void queue_list(const struct config *config, bool dead,
+		       struct api_response *out)
+{
+	struct store_queue_row *rows = NULL;
+	struct store *store = NULL;
+	int64_t total = 0;
+	int64_t oldest = 0;
+	json_t *array;
+	size_t n = 0;
+	int r;
+
+	r = store_open(config->state_dir, &store);
+	if (r == 0)
+		r = dead ? store_dead_count(store, &total)
+			 : store_outbox_stats(store, &total, &oldest);
+	if (r == 0)
+		r = store_queue_list(store, dead, API_LIST_MAX, &rows, &n);
+	if (r < 0) {
+		reply(out, 503, "store unavailable: %s", strerror(-r));
+		goto out;
+	}
+
+	array = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(array,
+				      api_queue_row_json(&rows[i], false));
+	reply_json(out, 200,
+		   json_pack("{s:s, s:I, s:o}", "state",
+			     dead ? "dead" : "pending", "total",
+			     (json_int_t)total, "rows", array));
+out:
+	store_queue_rows_free(rows, n);
+	store_close(store);
+}
+
+static void queue_show(const struct config *config, int64_t id,
+		       enum store_queue_scope scope, struct api_response *out)
+{
+	struct store_queue_row row = {0};
+	struct store *store = NULL;
+	bool found = false;
+	int r;
+
+	r = store_open(config->state_dir, &store);
+	if (r == 0)
+		r = store_queue_get(store, id, scope, &row, &found);
+	if (r < 0)
+		reply(out, 503, "store unavailable: %s", strerror(-r));
+	else if (!found)
+		reply(out, 404, "no such row in the queue");
+	else
+		reply_json(out, 200, api_queue_row_json(&row, true));
+	store_queue_row_release(&row);
+	store_close(store);
+}
+
+/* Retry or drop through the writer, which owns the store's writes. */
+static void queue_change(struct app *app, const struct config *config,
+			 enum writer_queue_op op, int64_t id,
+			 enum store_queue_scope scope, struct api_response *out)
+{
+	const char *result = op == WRITER_QUEUE_RETRY ? "retried" : "dropped";
+	struct writer_item item = {
+		.kind = WRITER_QUEUE,
+		.config = config,
+		.received_ms = app_wall_ms(),
+		.queue_op = op,
+		.queue_id = id,
+		.queue_scope = scope,
+	};
+	const struct store_queue_row *row = &item.queue_row;
+	char text[24];
+	char attempts[24];
+
+	writer_submit(app->writer, &item);
+	if (item.result == WRITER_FAILED) {
+		reply(out, 503, "store unavailable: %s", strerror(-item.error));
+		goto out;
+	}
+	if (!item.queue_found) {
+		reply(out, 404, "no such row in the queue");
+		goto out;
+	}
+
+	LOG(LOG_LEVEL_INFO,
+	    op == WRITER_QUEUE_RETRY ? "queue.retried" : "queue.dropped",
+	    {"id", log_int(text, id)}, {"from", row->dead ? "dead" : "pending"},
+	    {"kind",
+	     row->row.kind == STORE_OUTBOX_EVENT ? "event" : "subscribe"},
+	    {"target", row->row.target},
+	    {"dedup_key",
+	     row->row.kind == STORE_OUTBOX_EVENT ? row->row.order_key : NULL},
+	    {"action", row->row.action},
+	    {"attempts", log_int(attempts, row->row.attempts)},
+	    {"source", "api"});
+	reply_json(out, 200,
+		   json_pack("{s:s, s:o}", "result", result, "row",
+			     api_queue_row_json(row, false)));
+out:
+	writer_item_release(&item);
+}
+
+/* "ID" or "pending/ID" or "dead/ID", then maybe "/retry". */
+static int parse_queue_path(const char *path, enum store_queue_scope *scope,
+			    int64_t *ret_id, const char **ret_verb)
+{
+	long long id;
+	char *end;
+
+	*scope = STORE_QUEUE_ANY;
+	if (strncmp(path, "pending/", 8) == 0) {
+		*scope = STORE_QUEUE_PENDING;
+		path += 8;
+	} else if (strncmp(path, "dead/", 5) == 0) {
+		*scope = STORE_QUEUE_DEAD;
+		path += 5;
+	}
+
+	errno = 0;
+	id = strtoll(path, &end, 10);
+	if (errno || end == path || id <= 0 || (*end && *end != '/'))
+		return -ENOENT;
+	*ret_id = id;
+	*ret_verb = *end ? end + 1 : "";
+	return 0;
+}
+
+void api_queue(struct app *app, const struct config *config, const char *method,
+	       const char *path, struct api_response *out)
+{
+	bool get = strcmp(method, "GET") == 0;
+	enum store_queue_scope scope;
+	const char *verb = "";
+	int64_t id = 0;
+
+	if (*path == '/')
+		path++;
+
+	if (!*path || strcmp(path, "pending") == 0 ||
+	    strcmp(path, "dead") == 0) {
+		if (!get)
+			reply(out, 405, "use GET here");
+		else
+			queue_list(config, strcmp(path, "dead") == 0, out);
+		return;
+	}
+
+	if (parse_queue_path(path, &scope, &id, &verb) < 0) {
+		reply(out, 404, "use /api/queue[/pending|/dead][/ID[/retry]]");
+		return;
+	}
+
+	if (!*verb && get)
+		queue_show(config, id, scope, out);
+	else if (!*verb && strcmp(method, "DELETE") == 0)
+		queue_change(app, config, WRITER_QUEUE_DROP, id, scope, out);
+	else if (strcmp(verb, "retry") == 0 && strcmp(method, "POST") == 0)
+		queue_change(app, config, WRITER_QUEUE_RETRY, id, scope, out);
+	else if (!*verb || strcmp(verb, "retry") == 0)
+		reply(out, 405,
+		      "use GET or DELETE on a row, POST on its"
+		      " /retry");
+	else
+		reply(out, 404, "unknown action: %s", verb);
 }

@@ -31,7 +31,6 @@ struct cert_entry {
 };
 
 struct certfetch {
-	const struct config *config;
 	pthread_mutex_t lock;
 	struct cert_entry entries[CERT_CACHE_SIZE];
 	uint64_t clock;
@@ -45,7 +44,6 @@ int certfetch_new(const struct config *config, struct certfetch **ret)
 	if (!certs)
 		return -ENOMEM;
 
-	certs->config = config;
 	pthread_mutex_init(&certs->lock, NULL);
 	snprintf(certs->cache_dir, sizeof(certs->cache_dir), "%s/certs",
 		 config->state_dir);
@@ -142,10 +140,9 @@ static size_t fetch_write(char *data, size_t size, size_t n, void *userdata)
 	return size * n;
 }
 
-static int fetch(struct certfetch *certs, const char *url, char **ret_pem,
+static int fetch(const struct config *config, const char *url, char **ret_pem,
 		 size_t *ret_len, const char **ret_reason)
 {
-	const struct config *config = certs->config;
 	struct curl_slist *connect_to = NULL;
 	struct strbuf sb;
 	char errbuf[CURL_ERROR_SIZE] = "";
@@ -217,10 +214,9 @@ static int join_path(char *out, size_t size, const char *dir, const char *name)
 }
 
 /* Reads the PEM from cert_dir or the disk cache; no network. */
-static int read_local(struct certfetch *certs, const char *file_name,
-		      char **ret_pem, size_t *ret_len)
+static int read_local(struct certfetch *certs, const struct config *config,
+		      const char *file_name, char **ret_pem, size_t *ret_len)
 {
-	const struct config *config = certs->config;
 	char path[4096];
 
 	if (config->cert_dir &&
@@ -234,9 +230,9 @@ static int read_local(struct certfetch *certs, const char *file_name,
 }
 
 /* Finds, fetches if need be, parses and caches the key for file_name. */
-static int load_key(struct certfetch *certs, const char *url,
-		    const char *file_name, struct certs_key *ret_key,
-		    const char **ret_reason)
+static int load_key(struct certfetch *certs, const struct config *config,
+		    const char *url, const char *file_name,
+		    struct certs_key *ret_key, const char **ret_reason)
 {
 	bool fetched = false;
 	char *pem = NULL;
@@ -244,15 +240,15 @@ static int load_key(struct certfetch *certs, const char *url,
 	char path[4096];
 	int r;
 
-	r = read_local(certs, file_name, &pem, &len);
+	r = read_local(certs, config, file_name, &pem, &len);
 	if (r < 0) {
-		if (!certs->config->cert_fetch) {
+		if (!config->cert_fetch) {
 			*ret_reason = "signing certificate not found locally"
 				      " and fetching is off";
 			r = -EAGAIN;
 			goto out;
 		}
-		r = fetch(certs, url, &pem, &len, ret_reason);
+		r = fetch(config, url, &pem, &len, ret_reason);
 		if (r < 0)
 			goto out;
 		fetched = true;
@@ -279,21 +275,21 @@ out:
 	return r;
 }
 
-int certfetch_get(struct certfetch *certs, const char *url,
-		  const char *file_name, int64_t as_of_ms, EVP_PKEY **ret_key,
-		  const char **ret_reason)
+int certfetch_get(struct certfetch *certs, const struct config *config,
+		  const char *url, const char *file_name, int64_t as_of_ms,
+		  EVP_PKEY **ret_key, const char **ret_reason)
 {
 	struct certs_key key = {0};
 	int r;
 
 	r = cache_lookup(certs, file_name, &key);
 	if (r < 0) {
-		r = load_key(certs, url, file_name, &key, ret_reason);
+		r = load_key(certs, config, url, file_name, &key, ret_reason);
 		if (r < 0)
 			return r;
 	}
 
-	if (!certs->config->testing_skip_cert_validity &&
+	if (!config->testing_skip_cert_validity &&
 	    certs_check_validity(&key, as_of_ms, ret_reason) < 0) {
 		certs_key_release(&key);
 		return -EKEYREJECTED;

@@ -13,16 +13,13 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "client.h"
 #include "commands.h"
+#include "help.h"
+#include "operator.h"
 #include "util.h"
 
-#define CLIENT_ANSWER_MAX (1024 * 1024)
 #define CLIENT_TIMEOUT_MS 10000L
-
-struct client {
-	struct config *config;
-	char base[256];
-};
 
 static size_t on_body(char *data, size_t size, size_t n, void *userdata)
 {
@@ -31,24 +28,52 @@ static size_t on_body(char *data, size_t size, size_t n, void *userdata)
 	return strbuf_append(sb, data, size * n) < 0 ? 0 : size * n;
 }
 
-/* One request; *ret_status and the answer's text on success. */
-static int call(const struct client *c, const char *method, const char *path,
-		long *ret_status, struct strbuf *answer)
+void client_init(struct client *c, struct config *config, const char *url)
+{
+	const char *host = config->listen_host;
+
+	c->config = config;
+	if (url)
+		snprintf(c->base, sizeof(c->base), "%s", url);
+	else if (strchr(host, ':'))
+		snprintf(c->base, sizeof(c->base), "http://[%s]:%d", host,
+			 config->listen_port);
+	else
+		snprintf(c->base, sizeof(c->base), "http://%s:%d", host,
+			 config->listen_port);
+
+	/* A trailing slash would double the one every path starts with. */
+	for (size_t n = strlen(c->base); n > 0 && c->base[n - 1] == '/'; n--)
+		c->base[n - 1] = '\0';
+}
+
+int client_request(const struct client *c, const char *method, const char *path,
+		   long *ret_status, struct strbuf *answer,
+		   const char **ret_error)
 {
 	struct curl_slist *headers = NULL;
+	char actor[160];
 	char auth[1200];
 	char url[2048];
 	CURLcode rc;
 	CURL *curl;
+	int r = 0;
 
 	curl = curl_easy_init();
 	if (!curl)
 		return -ENOMEM;
 
 	snprintf(url, sizeof(url), "%s%s", c->base, path);
-	snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
-		 c->config->api_token.value);
-	headers = curl_slist_append(headers, auth);
+	if (c->config->api_token.value) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
+			 c->config->api_token.value);
+		headers = curl_slist_append(headers, auth);
+	}
+	if (c->actor) {
+		snprintf(actor, sizeof(actor), "X-Alertbridge-Actor: %s",
+			 c->actor);
+		headers = curl_slist_append(headers, actor);
+	}
 
 	curl_easy_setopt(curl, CURLOPT_URL, url);
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
@@ -58,21 +83,40 @@ static int call(const struct client *c, const char *method, const char *path,
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, answer);
 	if (strcmp(method, "POST") == 0)
 		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
+	else if (strcmp(method, "GET") != 0)
+		curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
 
 	rc = curl_easy_perform(curl);
-	if (rc == CURLE_OK)
+	if (rc == CURLE_OK) {
 		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, ret_status);
-	else
-		fprintf(stderr, "alertbridge: %s: %s\n", url,
-			curl_easy_strerror(rc));
+	} else {
+		r = rc == CURLE_COULDNT_CONNECT ? -ECONNREFUSED : -EIO;
+		if (ret_error)
+			*ret_error = curl_easy_strerror(rc);
+	}
 
+	/* The token was on the stack only: wipe it. */
+	explicit_bzero(auth, sizeof(auth));
 	curl_slist_free_all(headers);
 	curl_easy_cleanup(curl);
-	return rc == CURLE_OK ? 0 : -EIO;
+	return r;
+}
+
+/* One request; *ret_status and the answer's text on success. */
+static int call(const struct client *c, const char *method, const char *path,
+		long *ret_status, struct strbuf *answer)
+{
+	const char *error = NULL;
+	int r = client_request(c, method, path, ret_status, answer, &error);
+
+	if (r < 0)
+		fprintf(stderr, "alertbridge: %s%s: %s\n", c->base, path,
+			error ? error : strerror(-r));
+	return r;
 }
 
 /* Parses -c and --url, loads the configuration, checks the token. */
-static int client_open(int argc, char **argv, const char *usage,
+static int client_open(int argc, char **argv, const char *command,
 		       struct client *c)
 {
 	static const struct option options[] = {
@@ -83,6 +127,7 @@ static int client_open(int argc, char **argv, const char *usage,
 	};
 	const char *config_path = NULL;
 	const char *url = NULL;
+	struct config *config = NULL;
 	int opt;
 
 	while ((opt = getopt_long(argc, argv, "c:u:h", options, NULL)) != -1) {
@@ -94,29 +139,25 @@ static int client_open(int argc, char **argv, const char *usage,
 			url = optarg;
 			break;
 		case 'h':
-			printf("%s", usage);
+			help_print(command, stdout);
 			exit(EXIT_SUCCESS);
 		default:
-			fprintf(stderr, "%s", usage);
+			help_print(command, stderr);
 			return -EINVAL;
 		}
 	}
 
-	if (commands_load_config(config_path, &c->config) < 0)
+	if (commands_load_config(config_path, &config) < 0)
 		return -EINVAL;
-	if (!c->config->api_token.value) {
+	if (!config->api_token.value) {
 		fprintf(stderr,
 			"alertbridge: the configuration has no api"
 			" token (api.token_file, api.token_env, ...)\n");
-		config_free(c->config);
+		config_free(config);
 		return -EINVAL;
 	}
 
-	if (url)
-		snprintf(c->base, sizeof(c->base), "%s", url);
-	else
-		snprintf(c->base, sizeof(c->base), "http://%s:%d",
-			 c->config->listen_host, c->config->listen_port);
+	client_init(c, config, url);
 	return 0;
 }
 
@@ -132,8 +173,8 @@ static void print_incidents(const char *text)
 		return;
 	}
 
-	printf("%-10s %-13s %-9s %-24s %-24s %s\n", "STATUS", "ESCALATION",
-	       "SEVERITY", "OPENED", "NEXT STEP", "DEDUP KEY");
+	printf("%-10s %-13s %-5s %-9s %-24s %-24s %s\n", "STATUS", "ESCALATION",
+	       "LEVEL", "SEVERITY", "OPENED", "NEXT STEP", "DEDUP KEY");
 	json_array_foreach(list, i, inc)
 	{
 		const char *next = json_string_value(
@@ -142,12 +183,19 @@ static void print_incidents(const char *text)
 			json_string_value(json_object_get(inc, "opened"));
 		const char *severity =
 			json_string_value(json_object_get(inc, "severity"));
+		json_t *level = json_object_get(inc, "level");
+		char level_text[24] = "-";
 
-		printf("%-10s %-13s %-9s %-24s %-24s %s\n",
+		/* A daemon from before levels were listed sends none. */
+		if (json_is_integer(level))
+			snprintf(level_text, sizeof(level_text), "%lld",
+				 (long long)json_integer_value(level));
+
+		printf("%-10s %-13s %-5s %-9s %-24s %-24s %s\n",
 		       json_string_value(json_object_get(inc, "status")),
 		       json_string_value(json_object_get(inc, "escalation")),
-		       severity ? severity : "-", opened ? opened : "-",
-		       next ? next : "-",
+		       level_text, severity ? severity : "-",
+		       opened ? opened : "-", next ? next : "-",
 		       json_string_value(json_object_get(inc, "dedup_key")));
 	}
 	if (json_array_size(list) == 0)
@@ -157,17 +205,12 @@ static void print_incidents(const char *text)
 
 int command_incidents(int argc, char **argv)
 {
-	static const char usage[] =
-		"Usage: alertbridge incidents [-c FILE] [--url URL]\n\n"
-		"Lists the open incidents of the running daemon: status,"
-		" escalation,\nseverity, when opened, when the next step is"
-		" due, and the dedup key.\n";
 	struct strbuf answer;
 	struct client c = {0};
 	long status = 0;
 	int code = EXIT_FAILURE;
 
-	if (client_open(argc, argv, usage, &c) < 0)
+	if (client_open(argc, argv, "incidents", &c) < 0)
 		return EXIT_FAILURE;
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -189,25 +232,23 @@ int command_incidents(int argc, char **argv)
 
 int command_incident_action(int argc, char **argv)
 {
-	static const char usage[] =
-		"Usage: alertbridge ack|resolve KEY [-c FILE] [--url URL]\n\n"
-		"Acknowledges (stops the escalation of) or resolves the"
-		" incident whose\ndedup key, or one of whose page keys, is"
-		" KEY, through the running\ndaemon's API.\n";
 	const char *verb =
 		strcmp(argv[0], "ack") == 0 ? "acknowledge" : "resolve";
 	struct strbuf answer;
 	struct client c = {0};
+	char who[OPERATOR_WHO_MAX];
 	char path[1024];
 	long status = 0;
 	int code = EXIT_FAILURE;
 	char *escaped;
 	const char *key;
 
-	if (client_open(argc, argv, usage, &c) < 0)
+	if (client_open(argc, argv, argv[0], &c) < 0)
 		return EXIT_FAILURE;
+	operator_who(who);
+	c.actor = who;
 	if (optind >= argc) {
-		fprintf(stderr, "%s", usage);
+		help_print(argv[0], stderr);
 		config_free(c.config);
 		return EXIT_FAILURE;
 	}

@@ -7,11 +7,11 @@
 
 #include "config.h"
 
-/* alertbridge serve [-c FILE] [--not-production] [--port-file FILE] */
+/*
+ * alertbridge serve [-c FILE] [--not-production] [--port-file FILE]
+ *                   [--log-level LEVEL] [--log-target TARGET]
+ */
 int command_serve(int argc, char **argv);
-
-/* alertbridge check-config [-c FILE] [--message FILE] */
-int command_check_config(int argc, char **argv);
 
 /* alertbridge incidents [-c FILE] [--url URL] */
 int command_incidents(int argc, char **argv);
@@ -20,9 +20,16 @@ int command_incidents(int argc, char **argv);
 int command_incident_action(int argc, char **argv);
 
 /*
- * Loads -c FILE, or the default path, or the built-in example; prints
- * every error to standard error.
+ * Loads -c FILE (path), or the default path when path is NULL, or the
+ * built-in example when no file is there. On failure *errors holds
+ * every error found, each with file, line and column (none when the
+ * file could not be read: the negative errno says why). *ret_source
+ * names what was read, for messages.
  */
+int commands_config_load(const char *path, struct config **ret_config,
+			 struct config_diags *errors, const char **ret_source);
+
+/* The same, printing every error to standard error. */
 int commands_load_config(const char *path, struct config **ret_config);
 
 /* Where the configuration is looked for when -c is not given. */

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -19,6 +20,7 @@
 #include "render.h"
 #include "retry.h"
 #include "store.h"
+#include "util.h"
 
 #define DELIVERY_SLOTS        16
 #define DELIVERY_RESPONSE_MAX (64 * 1024)
@@ -66,14 +68,30 @@ struct outcome {
 	char text[512];
 };
 
-/* Pacing per target; the last entry is for subscription rows. */
+/*
+ * The targets to send for: one per configured target, one per target
+ * that rows still wait for though the configuration no longer has it,
+ * and last one for subscription rows.
+ */
+#define DELIVERY_PACES_MAX 1024
+
+/*
+ * Pacing is per routing key: PagerDuty limits the events to one key, so
+ * targets that share a key share its budget. The targets of one key
+ * form a group, whose first member keeps the budget (next_send_mono)
+ * and sends the oldest row due of any of them. A target the
+ * configuration no longer has is a group of its own.
+ */
 struct pace {
-	const char *target; /* NULL: subscriptions */
+	char *target;            /* NULL: subscriptions */
+	const char *routing_key; /* in the configuration; NULL: none */
+	size_t group;            /* the index of the group's first member */
 	int64_t next_send_mono;
 };
 
 struct delivery {
 	struct app *app;
+	const struct config *config; /* a reference: the one paces follow */
 	struct store *store;
 	pthread_t thread;
 	CURLM *multi;
@@ -208,16 +226,52 @@ static bool row_ready(struct delivery *d, struct store_outbox_row *row,
 	return true;
 }
 
-/* Parses Retry-After: delta-seconds only (PagerDuty sends those). */
+/* The longest Retry-After believed; retry_delay_ms() caps it further. */
+#define DELIVERY_RETRY_AFTER_MAX_S (24 * 3600)
+
+/*
+ * A Retry-After value in ms: delta-seconds, or an HTTP-date (RFC 9110,
+ * section 10.2.3), which curl_getdate() reads in all three of its forms.
+ * The date is on the server's clock, so the system's clock as it reads
+ * now turns it into a delay; one in the past asks for none.
+ */
+static bool parse_retry_after(const char *value, int64_t *ret_ms)
+{
+	struct timespec now;
+	long long seconds;
+	time_t when;
+	char *end;
+
+	if (*value >= '0' && *value <= '9') {
+		errno = 0;
+		seconds = strtoll(value, &end, 10);
+		if (errno || *end != '\0' ||
+		    seconds >= DELIVERY_RETRY_AFTER_MAX_S)
+			return false;
+		*ret_ms = seconds * 1000;
+		return true;
+	}
+
+	when = curl_getdate(value, NULL);
+	if (when == -1)
+		return false;
+	clock_gettime(CLOCK_REALTIME, &now);
+	seconds = (long long)(when - now.tv_sec);
+	if (seconds >= DELIVERY_RETRY_AFTER_MAX_S)
+		return false;
+	*ret_ms = seconds > 0 ? seconds * 1000 - now.tv_nsec / 1000000 : 0;
+	return true;
+}
+
 static size_t on_header(char *data, size_t size, size_t n, void *userdata)
 {
 	struct slot *slot = userdata;
 	size_t len = size * n;
 	static const char name[] = "retry-after:";
-	char value[32];
+	char value[96];
 	size_t vlen;
-	char *end;
-	long seconds;
+	char *start;
+	int64_t ms;
 
 	if (len <= sizeof(name) - 1 ||
 	    strncasecmp(data, name, sizeof(name) - 1) != 0)
@@ -228,10 +282,11 @@ static size_t on_header(char *data, size_t size, size_t n, void *userdata)
 		return len;
 	memcpy(value, data + sizeof(name) - 1, vlen);
 	value[vlen] = '\0';
+	util_rstrip(value);
+	start = value + strspn(value, " \t");
 
-	seconds = strtol(value, &end, 10);
-	if (end != value && seconds >= 0 && seconds < 24 * 3600)
-		slot->retry_after_ms = seconds * 1000;
+	if (parse_retry_after(start, &ms))
+		slot->retry_after_ms = ms;
 	return len;
 }
 
@@ -259,12 +314,12 @@ static void slot_release(struct delivery *d, struct slot *slot)
 	metrics_gauge_set(METRICS_GAUGE_IN_FLIGHT, (int64_t)d->busy);
 }
 
-/* The request body for an event row: payload plus the routing key. */
-static int event_body(const struct delivery *d,
-		      const struct store_outbox_row *row, char **ret_body,
-		      const char **ret_reason)
+/* -ENOENT when the row's target is not configured (a reload removed
+ * it): the row waits, it is not the event's fault. */
+int delivery_event_body(const struct config *config,
+			const struct store_outbox_row *row, char **ret_body,
+			const char **ret_reason)
 {
-	const struct config *config = d->app->config;
 	const struct config_target *target;
 	json_error_t error;
 	json_t *payload;
@@ -273,7 +328,7 @@ static int event_body(const struct delivery *d,
 
 	target = config_find_target(config, row->target);
 	if (!target) {
-		*ret_reason = "target no longer configured";
+		*ret_reason = "its target is not in the configuration";
 		return -ENOENT;
 	}
 
@@ -337,7 +392,7 @@ static void dead_letter(struct delivery *d, struct slot *slot, long status,
 static void retry_later(struct delivery *d, struct slot *slot, long status,
 			const char *reason)
 {
-	const struct config *config = d->app->config;
+	const struct config *config = d->config;
 	const struct retry_policy policy = {
 		.initial_ms = config->retry_initial_ms,
 		.max_ms = config->retry_max_ms,
@@ -361,8 +416,8 @@ static void retry_later(struct delivery *d, struct slot *slot, long status,
 	}
 
 	/* A 429 speaks for the routing key, not just this event. */
-	if (status == 429) {
-		struct pace *pace = &d->paces[slot->pace_index];
+	if (status == 429 && slot->pace_index < d->n_paces) {
+		struct pace *pace = &d->paces[d->paces[slot->pace_index].group];
 		int64_t until = app_mono_ms() + delay;
 
 		if (pace->next_send_mono < until)
@@ -468,10 +523,39 @@ static void on_done(struct delivery *d, struct slot *slot, CURLcode rc)
 	retry_later(d, slot, status, reason);
 }
 
+/* What every request of ours to the outside shares. */
+static void common_options(CURL *easy, const struct config *config)
+{
+	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long)config->timeout_ms);
+	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
+			 (long)config->timeout_ms);
+	curl_easy_setopt(easy, CURLOPT_USERAGENT, "alertbridge");
+}
+
+int delivery_setup_event(CURL *easy, const struct config *config,
+			 const char *body, struct curl_slist **ret_headers)
+{
+	struct curl_slist *headers =
+		curl_slist_append(NULL, "Content-Type: application/json");
+
+	if (!headers)
+		return -ENOMEM;
+
+	common_options(easy, config);
+	curl_easy_setopt(easy, CURLOPT_URL, config->events_url);
+	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body);
+	*ret_headers = headers;
+	return 0;
+}
+
 static int start_transfer(struct delivery *d, struct slot *slot,
 			  struct store_outbox_row *row, size_t pace_index)
 {
-	const struct config *config = d->app->config;
+	const struct config *config = d->config;
 	const char *reason = NULL;
 	CURL *easy;
 	int r;
@@ -487,9 +571,13 @@ static int start_transfer(struct delivery *d, struct slot *slot,
 	strbuf_init(&slot->response, DELIVERY_RESPONSE_MAX);
 
 	if (slot->row.kind == STORE_OUTBOX_EVENT) {
-		r = event_body(d, &slot->row, &slot->body, &reason);
-		if (r < 0) {
+		r = delivery_event_body(config, &slot->row, &slot->body,
+					&reason);
+		if (r == -ENOENT)
+			retry_later(d, slot, 0, reason);
+		else if (r < 0)
 			dead_letter(d, slot, 0, reason);
+		if (r < 0) {
 			slot_release(d, slot);
 			return r;
 		}
@@ -503,24 +591,19 @@ static int start_transfer(struct delivery *d, struct slot *slot,
 	slot->easy = easy;
 
 	curl_easy_setopt(easy, CURLOPT_PRIVATE, slot);
-	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long)config->timeout_ms);
-	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
-			 (long)config->timeout_ms);
-	curl_easy_setopt(easy, CURLOPT_USERAGENT, "alertbridge");
+	common_options(easy, config);
 	curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(easy, CURLOPT_HEADERDATA, slot);
 	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(easy, CURLOPT_WRITEDATA, slot);
 
 	if (slot->row.kind == STORE_OUTBOX_EVENT) {
-		slot->headers = curl_slist_append(
-			NULL, "Content-Type: application/json");
-		curl_easy_setopt(easy, CURLOPT_URL, config->events_url);
-		curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
-		curl_easy_setopt(easy, CURLOPT_HTTPHEADER, slot->headers);
-		curl_easy_setopt(easy, CURLOPT_POSTFIELDS, slot->body);
+		r = delivery_setup_event(easy, config, slot->body,
+					 &slot->headers);
+		if (r < 0) {
+			slot_release(d, slot);
+			return r;
+		}
 	} else {
 		/* The SubscribeURL passed the SNS host policy on ingest. */
 		curl_easy_setopt(easy, CURLOPT_URL, slot->row.body);
@@ -544,6 +627,78 @@ static int start_transfer(struct delivery *d, struct slot *slot,
 	return 0;
 }
 
+/*
+ * The oldest row due of the targets in group g, not in flight and not
+ * held back by a kept outcome, moved to *ret_row, with the index of its
+ * target's pace; false when there is none. Every head row of a target
+ * is due at once, so one beyond those in flight or kept is enough.
+ * *wait shortens to when a kept outcome lets its row go again.
+ */
+static bool next_paced_row(struct delivery *d, size_t g, int64_t now_wall,
+			   int64_t *wait, struct store_outbox_row *ret_row,
+			   size_t *ret_pace_index)
+{
+	bool found = false;
+
+	for (size_t p = g; p < d->n_paces; p++) {
+		struct store_outbox_row *rows = NULL;
+		size_t n = 0;
+
+		if (d->paces[p].group != g || !d->paces[p].target)
+			continue;
+		if (store_outbox_due(d->store, d->paces[p].target, now_wall,
+				     d->busy + d->n_unrecorded + 1, &rows,
+				     &n) < 0) {
+			LOG(LOG_LEVEL_ERROR, "store.outbox_read_failed",
+			    {"detail", store_error(d->store)});
+			continue;
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (row_in_flight(d, rows[i].id) ||
+			    !row_ready(d, &rows[i], now_wall, wait))
+				continue;
+			if (!found || rows[i].id < ret_row->id) {
+				if (found)
+					store_outbox_row_release(ret_row);
+				*ret_row = rows[i];
+				memset(&rows[i], 0, sizeof(rows[i]));
+				*ret_pace_index = p;
+				found = true;
+			}
+			break;
+		}
+		store_outbox_rows_free(rows, n);
+	}
+	return found;
+}
+
+/*
+ * Starts the subscription rows due; false when the store failed. *wait
+ * shortens to when a kept outcome lets its row go again.
+ */
+static bool fill_unpaced(struct delivery *d, size_t p, int64_t now_wall,
+			 int64_t *wait)
+{
+	struct store_outbox_row *rows = NULL;
+	size_t n = 0;
+
+	/* Enough rows to step over the ones already in flight or waiting
+	 * on a kept outcome. */
+	if (store_outbox_due(d->store, NULL, now_wall,
+			     d->busy + d->n_unrecorded + DELIVERY_SLOTS, &rows,
+			     &n) < 0) {
+		LOG(LOG_LEVEL_ERROR, "store.outbox_read_failed",
+		    {"detail", store_error(d->store)});
+		return false;
+	}
+	for (size_t i = 0; i < n && d->busy < DELIVERY_SLOTS; i++)
+		if (!row_in_flight(d, rows[i].id) &&
+		    row_ready(d, &rows[i], now_wall, wait))
+			start_transfer(d, free_slot(d), &rows[i], p);
+	store_outbox_rows_free(rows, n);
+	return true;
+}
+
 /* Starts what is due and allowed; returns the ms until worth looking. */
 static int64_t fill_slots(struct delivery *d)
 {
@@ -554,46 +709,33 @@ static int64_t fill_slots(struct delivery *d)
 
 	for (size_t p = 0; p < d->n_paces; p++) {
 		struct pace *pace = &d->paces[p];
-		bool paced = pace->target != NULL;
-		struct store_outbox_row *rows = NULL;
-		size_t n = 0;
+		struct store_outbox_row row = {0};
+		size_t from = p;
 
 		if (d->busy >= DELIVERY_SLOTS ||
 		    d->busy + d->n_unrecorded >= DELIVERY_UNRECORDED_MAX)
 			break;
 
-		if (paced && now_mono < pace->next_send_mono) {
+		if (!pace->target) {
+			if (!fill_unpaced(d, p, now_wall, &wait))
+				return DELIVERY_IDLE_WAIT_MS;
+			continue;
+		}
+		if (pace->group != p)
+			continue; /* sent for with its group's first member */
+
+		if (now_mono < pace->next_send_mono) {
 			if (pace->next_send_mono - now_mono < wait)
 				wait = pace->next_send_mono - now_mono;
 			continue;
 		}
 
-		/* Enough rows to step over the ones already in flight or
-		 * waiting on a kept outcome. */
-		if (store_outbox_due(d->store, pace->target, now_wall,
-				     d->busy + d->n_unrecorded +
-					     (paced ? 1 : DELIVERY_SLOTS),
-				     &rows, &n) < 0) {
-			LOG(LOG_LEVEL_ERROR, "store.outbox_read_failed",
-			    {"detail", store_error(d->store)});
-			return DELIVERY_IDLE_WAIT_MS;
-		}
-
-		for (size_t i = 0; i < n && d->busy < DELIVERY_SLOTS; i++) {
-			if (row_in_flight(d, rows[i].id) ||
-			    !row_ready(d, &rows[i], now_wall, &wait))
-				continue;
-
-			start_transfer(d, free_slot(d), &rows[i], p);
-			if (paced) {
-				pace->next_send_mono =
-					now_mono + d->interval_ms;
-				if (d->interval_ms < wait)
-					wait = d->interval_ms;
-				break;
-			}
-		}
-		store_outbox_rows_free(rows, n);
+		if (!next_paced_row(d, p, now_wall, &wait, &row, &from))
+			continue;
+		start_transfer(d, free_slot(d), &row, from);
+		pace->next_send_mono = now_mono + d->interval_ms;
+		if (d->interval_ms < wait)
+			wait = d->interval_ms;
 	}
 
 	if (store_outbox_next_due(d->store, &next_due) == 0 &&
@@ -609,6 +751,154 @@ static int64_t fill_slots(struct delivery *d)
 	if (d->n_unrecorded > 0 && wait < DELIVERY_RECORD_RETRY_MS)
 		wait = DELIVERY_RECORD_RETRY_MS;
 	return wait;
+}
+
+static void paces_free(struct pace *paces, size_t n)
+{
+	for (size_t i = 0; paces && i < n; i++)
+		free(paces[i].target);
+	free(paces);
+}
+
+static bool has_pace(const struct pace *paces, size_t n, const char *target)
+{
+	for (size_t i = 0; i < n; i++)
+		if (paces[i].target && strcmp(paces[i].target, target) == 0)
+			return true;
+	return false;
+}
+
+/* Appends a pace for target, keeping its pacing from old if it was there. */
+static int add_pace(struct pace *paces, size_t *n, const struct pace *old,
+		    size_t n_old, const char *target)
+{
+	struct pace *p = &paces[*n];
+
+	if (*n >= DELIVERY_PACES_MAX - 1)
+		return -ENOSPC;
+	p->target = strdup(target);
+	if (!p->target)
+		return -ENOMEM;
+	p->group = *n;
+	for (size_t i = 0; i < n_old; i++)
+		if (old[i].target && strcmp(old[i].target, target) == 0)
+			p->next_send_mono = old[old[i].group].next_send_mono;
+	(*n)++;
+	return 0;
+}
+
+/*
+ * Puts the configured targets (the first n_targets paces) that share a
+ * routing key in one group, whose budget is the latest any of them
+ * carried over.
+ */
+static void group_by_key(struct pace *paces, const struct config *config)
+{
+	for (size_t t = 0; t < config->n_targets; t++) {
+		size_t g = 0;
+
+		paces[t].routing_key = config->targets[t].routing_key;
+		while (g < t &&
+		       strcmp(paces[g].routing_key, paces[t].routing_key) != 0)
+			g++;
+		paces[t].group = g;
+		if (g == t)
+			continue;
+		if (paces[g].next_send_mono < paces[t].next_send_mono)
+			paces[g].next_send_mono = paces[t].next_send_mono;
+		LOG(LOG_LEVEL_INFO, "delivery.key_shared",
+		    {"target", config->targets[t].name},
+		    {"key_fingerprint", config->targets[t].fingerprint},
+		    {"with", config->targets[g].name},
+		    {"detail", "paced together: PagerDuty's limit is per"
+			       " routing key"});
+	}
+}
+
+/*
+ * The paces for config: its targets, then every target still named by
+ * rows in the outbox or by the paces before (a request planned before a
+ * reload may still queue rows for a target the reload removed), then
+ * subscriptions. Targets leave the list only with a restart.
+ */
+static int paces_build(struct delivery *d, const struct config *config)
+{
+	struct pace *paces = calloc(DELIVERY_PACES_MAX, sizeof(*paces));
+	char **stored = NULL;
+	size_t n_stored = 0;
+	size_t n = 0;
+	int r = 0;
+
+	if (!paces)
+		return -ENOMEM;
+
+	for (size_t i = 0; r == 0 && i < config->n_targets; i++)
+		r = add_pace(paces, &n, d->paces, d->n_paces,
+			     config->targets[i].name);
+
+	if (r == 0)
+		r = store_outbox_targets(d->store, DELIVERY_PACES_MAX, &stored,
+					 &n_stored);
+	for (size_t i = 0; r == 0 && i < n_stored; i++)
+		if (!has_pace(paces, n, stored[i]))
+			r = add_pace(paces, &n, d->paces, d->n_paces,
+				     stored[i]);
+	for (size_t i = 0; r == 0 && i < d->n_paces; i++)
+		if (d->paces[i].target &&
+		    !has_pace(paces, n, d->paces[i].target))
+			r = add_pace(paces, &n, d->paces, d->n_paces,
+				     d->paces[i].target);
+	store_names_free(stored, n_stored);
+
+	if (r < 0) {
+		paces_free(paces, n);
+		return r;
+	}
+
+	for (size_t i = config->n_targets; i < n; i++)
+		LOG(LOG_LEVEL_WARNING, "delivery.target_missing",
+		    {"target", paces[i].target},
+		    {"detail", "rows for this target stay in the outbox and"
+			       " are retried until it is configured again"
+			       " or the retry deadline passes"});
+
+	group_by_key(paces, config);
+	paces[n].target = NULL; /* subscriptions, last */
+	paces[n].group = n;
+	n++;
+	paces_free(d->paces, d->n_paces);
+	d->paces = paces;
+	d->n_paces = n;
+	d->interval_ms = 60000 / (int64_t)config->rate_per_minute;
+	return 0;
+}
+
+/*
+ * Takes the running configuration for this turn. When a reload has
+ * replaced the one the paces were built for, they are built again; the
+ * old reference is dropped only then, so that it cannot be freed and
+ * its address reused unnoticed.
+ */
+static void follow_config(struct delivery *d)
+{
+	const struct config *config = app_config_acquire(d->app);
+	int r;
+
+	if (config == d->config) {
+		app_config_release(d->app, config);
+		return;
+	}
+
+	r = paces_build(d, config);
+	if (r < 0) {
+		/* The old paces go on; the next turn tries again. */
+		LOG(LOG_LEVEL_ERROR, "delivery.reconfigure_failed",
+		    {"error", strerror(-r)});
+		app_config_release(d->app, config);
+		return;
+	}
+	app_config_release(d->app, d->config);
+	d->config = config;
 }
 
 static void refresh_stats(struct delivery *d)
@@ -655,17 +945,21 @@ static void *delivery_main(void *arg)
 		int running;
 		int left;
 
-		atomic_store(&d->heartbeat_mono, app_mono_ms());
-
 		if (stopping &&
 		    (d->busy == 0 ||
 		     app_mono_ms() >= atomic_load(&d->stop_deadline_mono)))
 			break;
 
+		follow_config(d);
 		record_kept(d);
 		if (!stopping)
 			wait = fill_slots(d);
 		refresh_stats(d);
+
+		/* After the first turn: the outbox is read, figures are out. */
+		atomic_store(&d->heartbeat_mono, app_mono_ms());
+		if (d->app->heartbeat_ms > 0 && wait > d->app->heartbeat_ms)
+			wait = d->app->heartbeat_ms;
 
 		curl_multi_perform(d->multi, &running);
 		while ((msg = curl_multi_info_read(d->multi, &left))) {
@@ -693,7 +987,6 @@ static void *delivery_main(void *arg)
 
 int delivery_start(struct app *app, struct delivery **ret_delivery)
 {
-	const struct config *config = app->config;
 	struct delivery *d = calloc(1, sizeof(*d));
 	int r;
 
@@ -701,19 +994,13 @@ int delivery_start(struct app *app, struct delivery **ret_delivery)
 		return -ENOMEM;
 
 	d->app = app;
-	d->interval_ms = 60000 / (int64_t)config->rate_per_minute;
-	atomic_store(&d->heartbeat_mono, app_mono_ms());
+	d->config = app_config_acquire(app);
 
-	d->n_paces = config->n_targets + 1;
-	d->paces = calloc(d->n_paces, sizeof(*d->paces));
-	if (!d->paces) {
-		r = -ENOMEM;
+	r = store_open(d->config->state_dir, &d->store);
+	if (r < 0)
 		goto fail;
-	}
-	for (size_t i = 0; i < config->n_targets; i++)
-		d->paces[i].target = config->targets[i].name;
 
-	r = store_open(config->state_dir, &d->store);
+	r = paces_build(d, d->config);
 	if (r < 0)
 		goto fail;
 
@@ -733,7 +1020,8 @@ fail:
 	if (d->multi)
 		curl_multi_cleanup(d->multi);
 	store_close(d->store);
-	free(d->paces);
+	paces_free(d->paces, d->n_paces);
+	app_config_release(app, d->config);
 	free(d);
 	return r;
 }
@@ -755,8 +1043,14 @@ void delivery_stop(struct delivery *delivery, int64_t grace_ms)
 
 	curl_multi_cleanup(delivery->multi);
 	store_close(delivery->store);
-	free(delivery->paces);
+	paces_free(delivery->paces, delivery->n_paces);
+	app_config_release(delivery->app, delivery->config);
 	free(delivery);
+}
+
+int64_t delivery_heartbeat(const struct delivery *delivery)
+{
+	return atomic_load(&((struct delivery *)delivery)->heartbeat_mono);
 }
 
 bool delivery_alive(const struct delivery *delivery)

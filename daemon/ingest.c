@@ -92,6 +92,15 @@ int ingest_plan_message(const struct config *config, const char *message,
 			size_t len, const char *topic_arn, const char *subject,
 			int64_t received_ms, struct ingest_plan *ret_plan)
 {
+	return ingest_plan_on_route(config, NULL, message, len, topic_arn,
+				    subject, received_ms, ret_plan);
+}
+
+int ingest_plan_on_route(const struct config *config,
+			 const struct config_route *route, const char *message,
+			 size_t len, const char *topic_arn, const char *subject,
+			 int64_t received_ms, struct ingest_plan *ret_plan)
+{
 	struct ingest_plan plan = {0};
 	struct render_context ctx;
 	const struct config_template *template;
@@ -103,7 +112,7 @@ int ingest_plan_message(const struct config *config, const char *message,
 	if (r < 0)
 		return r;
 
-	plan.route = route_find(config, plan.alert);
+	plan.route = route ? route : route_find(config, plan.alert);
 	plan.severity = route_severity(plan.route, plan.alert);
 
 	template = plan.route->template;
@@ -160,12 +169,17 @@ static enum metrics_action metrics_action_of(enum incident_action action)
 	return METRICS_ACTION_NONE;
 }
 
-/* Hands a verified message to the writer and answers by its result. */
-static void commit(struct app *app, const struct sns_message *msg,
-		   struct writer_item *item, struct ingest_response *response)
+/*
+ * Hands a verified message to the writer, with the configuration it was
+ * planned with, and answers by its result.
+ */
+static void commit(struct app *app, const struct config *config,
+		   const struct sns_message *msg, struct writer_item *item,
+		   struct ingest_response *response)
 {
 	enum metrics_type type = metrics_type_of(msg);
 
+	item->config = config;
 	writer_submit(app->writer, item);
 
 	switch (item->result) {
@@ -187,11 +201,11 @@ static void commit(struct app *app, const struct sns_message *msg,
 	}
 }
 
-static void ingest_notification(struct app *app, const struct sns_message *msg,
+static void ingest_notification(struct app *app, const struct config *config,
+				const struct sns_message *msg,
 				int64_t received_ms,
 				struct ingest_response *response)
 {
-	const struct config *config = app->config;
 	struct ingest_plan plan = {0};
 	struct writer_item item;
 	int r;
@@ -243,13 +257,13 @@ static void ingest_notification(struct app *app, const struct sns_message *msg,
 					plan.route->insufficient ==
 					CONFIG_INSUFFICIENT_TRIGGER,
 				.payload_json = plan.payload_json,
-				.silenced_until_ms = silences_until(
-					app->silences, app->config, plan.alert,
-					received_ms),
+				.silenced_until_ms =
+					silences_until(app->silences, config,
+						       plan.alert, received_ms),
 			},
 	};
 
-	commit(app, msg, &item, response);
+	commit(app, config, msg, &item, response);
 
 	if (item.result == WRITER_ACCEPTED) {
 		metrics_action(metrics_action_of(item.outcome.action));
@@ -267,7 +281,8 @@ static void ingest_notification(struct app *app, const struct sns_message *msg,
 	ingest_plan_release(&plan);
 }
 
-static void ingest_subscription(struct app *app, const struct sns_message *msg,
+static void ingest_subscription(struct app *app, const struct config *config,
+				const struct sns_message *msg,
 				int64_t received_ms,
 				struct ingest_response *response)
 {
@@ -281,7 +296,7 @@ static void ingest_subscription(struct app *app, const struct sns_message *msg,
 		.subscribe_url = msg->subscribe_url,
 	};
 
-	commit(app, msg, &item, response);
+	commit(app, config, msg, &item, response);
 
 	if (item.result == WRITER_ACCEPTED)
 		LOG(LOG_LEVEL_INFO,
@@ -292,13 +307,13 @@ static void ingest_subscription(struct app *app, const struct sns_message *msg,
 }
 
 /* The checks before the signature: each a refusal, none a trust. */
-static bool precheck(struct app *app, const struct ingest_request *request,
+static bool precheck(const struct config *config,
+		     const struct ingest_request *request,
 		     const struct sns_message *msg,
 		     struct ingest_response *response)
 {
-	const struct config *config = app->config;
 	const char *reason = NULL;
-	int64_t now = app_judge_ms(app);
+	int64_t now = app_judge_ms(config);
 
 	if (sns_check_headers(msg, request->hdr_message_type,
 			      request->hdr_message_id, request->hdr_topic_arn,
@@ -341,7 +356,8 @@ static bool precheck(struct app *app, const struct ingest_request *request,
 	return true;
 }
 
-static bool verify(struct app *app, const struct sns_message *msg,
+static bool verify(struct app *app, const struct config *config,
+		   const struct sns_message *msg,
 		   struct ingest_response *response)
 {
 	const char *reason = NULL;
@@ -350,7 +366,7 @@ static bool verify(struct app *app, const struct sns_message *msg,
 	bool ok = false;
 	int r;
 
-	if (app->config->testing_skip_signature)
+	if (config->testing_skip_signature)
 		return true;
 
 	r = sns_cert_url_check(msg->signing_cert_url, &file_name, &reason);
@@ -359,8 +375,8 @@ static bool verify(struct app *app, const struct sns_message *msg,
 		goto out;
 	}
 
-	r = certfetch_get(app->certs, msg->signing_cert_url, file_name,
-			  app_judge_ms(app), &key, &reason);
+	r = certfetch_get(app->certs, config, msg->signing_cert_url, file_name,
+			  app_judge_ms(config), &key, &reason);
 	if (r == -EKEYREJECTED) {
 		refuse(response, msg, 400, METRICS_REJECT_CERT, reason);
 		goto out;
@@ -405,16 +421,18 @@ void ingest_sns(struct app *app, const struct ingest_request *request,
 		goto out;
 	}
 
-	if (!precheck(app, request, msg, response))
+	if (!precheck(request->config, request, msg, response))
 		goto out;
 
-	if (!verify(app, msg, response))
+	if (!verify(app, request->config, msg, response))
 		goto out;
 
 	if (msg->type == SNS_TYPE_NOTIFICATION)
-		ingest_notification(app, msg, received_ms, response);
+		ingest_notification(app, request->config, msg, received_ms,
+				    response);
 	else
-		ingest_subscription(app, msg, received_ms, response);
+		ingest_subscription(app, request->config, msg, received_ms,
+				    response);
 out:
 	metrics_observe(METRICS_HIST_INGEST,
 			(app_mono_ms() - request->started_mono) * 1000);

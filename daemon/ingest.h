@@ -17,6 +17,7 @@
 #include "app.h"
 
 struct ingest_request {
+	const struct config *config; /* the request's, see app.h */
 	const char *body;
 	size_t len;
 	const char *hdr_message_type; /* x-amz-sns-message-type, or NULL */
@@ -35,7 +36,8 @@ void ingest_sns(struct app *app, const struct ingest_request *request,
 
 /*
  * What a Notification's Message becomes: its route, its dedup_key and
- * the rendered payload. Shared with `check-config --message`.
+ * the rendered payload. Shared with `render` and `check-config
+ * --message`.
  */
 struct ingest_plan {
 	struct alert *alert;
@@ -48,6 +50,13 @@ struct ingest_plan {
 int ingest_plan_message(const struct config *config, const char *message,
 			size_t len, const char *topic_arn, const char *subject,
 			int64_t received_ms, struct ingest_plan *ret_plan);
+
+/* The same on a route of the caller's choosing (NULL: the first that
+ * matches): `alertbridge render --route`. */
+int ingest_plan_on_route(const struct config *config,
+			 const struct config_route *route, const char *message,
+			 size_t len, const char *topic_arn, const char *subject,
+			 int64_t received_ms, struct ingest_plan *ret_plan);
 void ingest_plan_release(struct ingest_plan *plan);
 
 #endif

@@ -4,6 +4,12 @@
  * Every line starts with level= and event=; the fields follow in the
  * order given. Values with spaces, quotes or '=' are quoted. Secrets
  * never reach this module: callers pass fingerprints instead.
+ *
+ * Lines go to standard error (the console target), or to the journal
+ * as entries with the line as MESSAGE= and each field as a field of its
+ * own (the journal target; see logfmt.h for the names). The auto
+ * target picks the journal when standard error is systemd's journal
+ * stream.
  */
 #ifndef ALERTBRIDGE_LOG_H
 #define ALERTBRIDGE_LOG_H
@@ -21,6 +27,23 @@ struct log_field {
 	const char *key;
 	const char *value; /* NULL fields are left out */
 };
+
+enum log_target {
+	LOG_TARGET_AUTO,
+	LOG_TARGET_CONSOLE,
+	LOG_TARGET_JOURNAL,
+};
+
+/* "auto", "console" or "journal". */
+int log_target_from_name(const char *name, enum log_target *ret_target);
+const char *log_target_name(enum log_target target);
+
+/*
+ * Sets where lines go (console until called); auto is resolved here,
+ * once, and the target chosen is returned. Called before any thread
+ * logs.
+ */
+enum log_target log_set_target(enum log_target target);
 
 /* Lines below min are dropped. */
 void log_set_level(enum log_level min);

@@ -5,56 +5,74 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd_check.h"
+#include "cmd_postmortem.h"
+#include "cmd_queue.h"
+#include "cmd_render.h"
+#include "cmd_sendtest.h"
 #include "commands.h"
+#include "help.h"
 
-static void usage(FILE *out)
+static int command_version(int argc, char **argv)
 {
-	fprintf(out,
-		"Usage: alertbridge COMMAND [OPTIONS]\n"
-		"\n"
-		"Commands:\n"
-		"  serve          run the daemon\n"
-		"  check-config   check the configuration; show a message's"
-		" route\n"
-		"  incidents      list the running daemon's open incidents\n"
-		"  ack KEY        acknowledge an incident: stop its"
-		" escalation\n"
-		"  resolve KEY    resolve an incident at every level paged\n"
-		"  version        print the version\n"
-		"\n"
-		"'alertbridge COMMAND --help' describes each command.\n");
+	if (argc > 1 &&
+	    (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		help_print("version", stdout);
+		return EXIT_SUCCESS;
+	}
+	if (argc > 1) {
+		help_print("version", stderr);
+		return EXIT_FAILURE;
+	}
+	printf("alertbridge %s\n", ALERTBRIDGE_VERSION);
+	return EXIT_SUCCESS;
 }
+
+/* alertbridge help [COMMAND] */
+static int command_help(int argc, char **argv)
+{
+	if (argc < 2 || argv[1][0] == '-')
+		return help_print(NULL, stdout) < 0 ? EXIT_FAILURE
+						    : EXIT_SUCCESS;
+	if (help_print(argv[1], stdout) < 0) {
+		fprintf(stderr, "alertbridge: unknown command '%s'\n", argv[1]);
+		return EXIT_FAILURE;
+	}
+	return EXIT_SUCCESS;
+}
+
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+} commands[] = {
+	{"serve", command_serve},
+	{"check-config", command_check_config},
+	{"render", command_render},
+	{"send-test", command_send_test},
+	{"queue", command_queue},
+	{"postmortem", command_postmortem},
+	{"incidents", command_incidents},
+	{"ack", command_incident_action},
+	{"resolve", command_incident_action},
+	{"version", command_version},
+	{"--version", command_version},
+	{"help", command_help},
+	{"--help", command_help},
+	{"-h", command_help},
+};
 
 int main(int argc, char **argv)
 {
-	const char *command;
-
 	if (argc < 2) {
-		usage(stderr);
+		help_print(NULL, stderr);
 		return EXIT_FAILURE;
 	}
 
-	command = argv[1];
-	if (strcmp(command, "serve") == 0)
-		return command_serve(argc - 1, argv + 1);
-	if (strcmp(command, "check-config") == 0)
-		return command_check_config(argc - 1, argv + 1);
-	if (strcmp(command, "incidents") == 0)
-		return command_incidents(argc - 1, argv + 1);
-	if (strcmp(command, "ack") == 0 || strcmp(command, "resolve") == 0)
-		return command_incident_action(argc - 1, argv + 1);
-	if (strcmp(command, "version") == 0 ||
-	    strcmp(command, "--version") == 0) {
-		printf("alertbridge %s\n", ALERTBRIDGE_VERSION);
-		return EXIT_SUCCESS;
-	}
-	if (strcmp(command, "help") == 0 || strcmp(command, "--help") == 0 ||
-	    strcmp(command, "-h") == 0) {
-		usage(stdout);
-		return EXIT_SUCCESS;
-	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(*commands); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
 
-	fprintf(stderr, "alertbridge: unknown command '%s'\n", command);
-	usage(stderr);
+	fprintf(stderr, "alertbridge: unknown command '%s'\n", argv[1]);
+	help_print(NULL, stderr);
 	return EXIT_FAILURE;
 }

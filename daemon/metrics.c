@@ -13,8 +13,8 @@ static const char *const type_names[METRICS_TYPE_COUNT] = {
 static const char *const outcome_names[METRICS_OUTCOME_COUNT] = {
 	"accepted", "duplicate", "rejected", "failed"};
 static const char *const reject_names[METRICS_REJECT_COUNT] = {
-	"too_large", "malformed", "headers",   "topic",        "stale",
-	"cert_url",  "cert",      "signature", "subscribe_url"};
+	"too_large", "malformed", "headers",   "topic",         "stale",
+	"cert_url",  "cert",      "signature", "subscribe_url", "content_type"};
 static const char *const action_names[METRICS_ACTION_COUNT] = {
 	"trigger", "resolve", "none"};
 static const char *const delivery_names[METRICS_DELIVERY_COUNT] = {

@@ -27,6 +27,8 @@ const char *pager_command_name(enum pager_command command)
 		return "unacknowledge";
 	case PAGER_RESOLVE:
 		return "resolve";
+	case PAGER_REOPEN:
+		return "reopen";
 	}
 	return "unknown";
 }
@@ -62,29 +64,24 @@ static void esc_state_store(struct store_incident *inc,
 		       : ESCALATION_NEVER;
 }
 
-/*
- * The payload of a page beyond the first: the incident's payload with
- * custom_details saying which level this is and since when the
- * incident is open. Falls back to the payload as it is.
- */
-static char *level_payload(const struct store_incident *inc,
-			   const struct escalation_page *page)
+char *pager_level_payload(const char *stored,
+			  const struct escalation_page *page, int64_t opened_ms)
 {
-	json_t *payload =
-		json_loads(inc->payload ? inc->payload : "{}", 0, NULL);
+	json_t *payload = json_loads(stored ? stored : "{}", 0, NULL);
 	json_t *details;
 	char since[32];
 	char *text;
 
+	/* Falls back to the payload as it is. */
 	if (!payload)
-		return strdup(inc->payload ? inc->payload : "{}");
+		return strdup(stored ? stored : "{}");
 
 	details = json_object_get(payload, "custom_details");
 	if (!json_is_object(details)) {
 		details = json_object();
 		json_object_set_new(payload, "custom_details", details);
 	}
-	timeutil_format(inc->esc_opened_ms, since);
+	timeutil_format(opened_ms, since);
 	json_object_set_new(details, "escalation_level",
 			    json_integer(page->step + 1));
 	json_object_set_new(details, "escalation_target",
@@ -133,7 +130,8 @@ static int send_page(struct store *store, const struct store_incident *inc,
 	if (r < 0)
 		return r;
 
-	body = with_level ? level_payload(inc, page)
+	body = with_level ? pager_level_payload(inc->payload, page,
+						inc->esc_opened_ms)
 			  : strdup(inc->payload ? inc->payload : "{}");
 	if (!body) {
 		r = -ENOMEM;
@@ -172,9 +170,7 @@ static int send_page(struct store *store, const struct store_incident *inc,
 		    {"alert", inc->alert_name}, {"policy", inc->policy},
 		    {"level", log_int(text, page->step + 1)},
 		    {"target", page->target->name},
-		    {"late_ms", lateness > PAGER_LATE_MS
-					? log_int(late, lateness)
-					: NULL});
+		    {"late_ms", log_int(late, lateness)});
 	}
 out:
 	free(level_key);
@@ -313,6 +309,12 @@ static int on_trigger(struct store *store, const struct config *config,
 	    replace(&inc->policy, a->policy_name) < 0)
 		return -ENOMEM;
 
+	/* The start of an episode, whatever holds its pages back. */
+	r = store_timeline_add(store, inc->dedup_key, now_ms, "triggered",
+			       a->message_id);
+	if (r < 0)
+		return r;
+
 	if (a->silenced_until_ms > now_ms) {
 		inc->status = INCIDENT_STATUS_SILENCED;
 		inc->silenced_until_ms = a->silenced_until_ms;
@@ -426,18 +428,83 @@ static int command_acknowledge(struct store *store, struct store_incident *inc,
 	return 0;
 }
 
+/* A paused chain goes on where it stands. */
+static int command_resume(struct store_incident *inc,
+			  const struct config *config, struct pager_result *ret)
+{
+	struct escalation_state state = esc_state_of(inc);
+
+	if (escalation_resume(&state) < 0) {
+		ret->outcome = PAGER_IGNORED;
+		ret->why = "not acknowledged";
+		return 0;
+	}
+	inc->acked_ms = 0;
+	esc_state_store(inc, &state,
+			inc->policy ? config_find_policy(config, inc->policy)
+				    : NULL);
+	return 0;
+}
+
+/*
+ * Reopened at PagerDuty after a resolve: a person says it is not over,
+ * whatever the alarm said. Open again and page from the first step.
+ * Writes its own timeline entry, so that it comes before the pages.
+ */
+static int command_reopen(struct store *store, const struct config *config,
+			  struct store_incident *inc, const char *detail,
+			  int64_t now_ms, struct pager_result *ret)
+{
+	int r;
+
+	if (inc->status != INCIDENT_STATUS_RESOLVED) {
+		r = command_resume(inc, config, ret);
+		if (r < 0 || ret->outcome != PAGER_DONE)
+			return r;
+		return store_timeline_add(store, inc->dedup_key, now_ms,
+					  "reopened", detail);
+	}
+
+	inc->status = INCIDENT_STATUS_TRIGGERED;
+	inc->silenced_until_ms = 0;
+	r = store_timeline_add(store, inc->dedup_key, now_ms, "reopened",
+			       detail);
+	if (r == 0)
+		r = start_paging(store, config, inc, detail, now_ms);
+	if (r == 0)
+		ret->queued = true;
+	return r;
+}
+
+/* What the timeline calls a command done. */
+static const char *command_done(enum pager_command command)
+{
+	switch (command) {
+	case PAGER_ACKNOWLEDGE:
+		return "acknowledged";
+	case PAGER_UNACKNOWLEDGE:
+		return "unacknowledged";
+	case PAGER_RESOLVE:
+		return "resolved";
+	case PAGER_REOPEN:
+		return "reopened";
+	}
+	return "unknown";
+}
+
 int pager_command(struct store *store, const struct config *config,
 		  enum pager_command command, const char *key,
 		  const char *source, const char *actor, int64_t now_ms,
 		  struct pager_result *ret)
 {
 	struct store_incident inc = {0};
-	struct escalation_state state;
 	bool found = false;
 	char detail[256];
 	int r;
 
 	*ret = (struct pager_result){.outcome = PAGER_DONE};
+	snprintf(detail, sizeof(detail), "%s%s%s", source, actor ? " by " : "",
+		 actor ? actor : "");
 
 	r = store_incident_find_key(store, key, &ret->dedup_key);
 	if (r == -ENOENT) {
@@ -457,7 +524,9 @@ int pager_command(struct store *store, const struct config *config,
 
 	if (inc.status != INCIDENT_STATUS_TRIGGERED &&
 	    !(command == PAGER_RESOLVE &&
-	      inc.status == INCIDENT_STATUS_SILENCED)) {
+	      inc.status == INCIDENT_STATUS_SILENCED) &&
+	    !(command == PAGER_REOPEN &&
+	      inc.status == INCIDENT_STATUS_RESOLVED)) {
 		ret->outcome = PAGER_IGNORED;
 		ret->why = "not open";
 		goto out;
@@ -468,17 +537,7 @@ int pager_command(struct store *store, const struct config *config,
 		r = command_acknowledge(store, &inc, source, now_ms, ret);
 		break;
 	case PAGER_UNACKNOWLEDGE:
-		state = esc_state_of(&inc);
-		if (escalation_resume(&state) < 0) {
-			ret->outcome = PAGER_IGNORED;
-			ret->why = "not acknowledged";
-			goto out;
-		}
-		inc.acked_ms = 0;
-		esc_state_store(&inc, &state,
-				inc.policy
-					? config_find_policy(config, inc.policy)
-					: NULL);
+		r = command_resume(&inc, config, ret);
 		break;
 	case PAGER_RESOLVE:
 		if (inc.esc_status != ESCALATION_NONE)
@@ -488,18 +547,17 @@ int pager_command(struct store *store, const struct config *config,
 		r = to_every_level(store, &inc, "resolve", source, now_ms);
 		ret->queued = r == 0;
 		break;
+	case PAGER_REOPEN:
+		r = command_reopen(store, config, &inc, detail, now_ms, ret);
+		break;
 	}
 	if (r < 0 || ret->outcome != PAGER_DONE)
 		goto out;
 
-	snprintf(detail, sizeof(detail), "%s%s%s", source, actor ? " by " : "",
-		 actor ? actor : "");
 	inc.updated_ms = now_ms;
-	r = store_timeline_add(store, inc.dedup_key, now_ms,
-			       command == PAGER_ACKNOWLEDGE ? "acknowledged"
-			       : command == PAGER_RESOLVE   ? "resolved"
-							    : "unacknowledged",
-			       detail);
+	if (command != PAGER_REOPEN)
+		r = store_timeline_add(store, inc.dedup_key, now_ms,
+				       command_done(command), detail);
 	if (r == 0)
 		r = store_incident_put(store, &inc);
 out:
@@ -509,7 +567,8 @@ out:
 
 /* One incident whose deadline came: a silence ended or steps are due. */
 static int tick_one(struct store *store, const struct config *config,
-		    const char *dedup_key, int64_t now_ms, bool *ret_queued)
+		    const char *dedup_key, int64_t now_ms,
+		    struct pager_tick_result *ret)
 {
 	struct store_incident inc = {0};
 	struct escalation_page pages[ESCALATION_PAGES_MAX];
@@ -530,7 +589,7 @@ static int tick_one(struct store *store, const struct config *config,
 		LOG(LOG_LEVEL_INFO, "silence.ended", {"dedup_key", dedup_key},
 		    {"alert", inc.alert_name});
 		r = start_paging(store, config, &inc, "silence ended", now_ms);
-		*ret_queued = true;
+		ret->queued = true;
 		goto put;
 	}
 
@@ -546,11 +605,15 @@ static int tick_one(struct store *store, const struct config *config,
 	state = esc_state_of(&inc);
 	escalation_tick(policy, severity_of(&inc), now_ms, &state, pages, &n);
 	esc_state_store(&inc, &state, policy);
-	for (size_t i = 0; i < n && r == 0; i++)
+	for (size_t i = 0; i < n && r == 0; i++) {
 		r = send_page(store, &inc, &pages[i], true, "escalation",
 			      now_ms);
+		if (now_ms - pages[i].due_ms > ret->late_ms)
+			ret->late_ms = now_ms - pages[i].due_ms;
+	}
 	if (n > 0)
-		*ret_queued = true;
+		ret->queued = true;
+	ret->steps_fired += n;
 put:
 	if (r == 0)
 		r = store_incident_put(store, &inc);
@@ -559,19 +622,19 @@ put:
 }
 
 int pager_tick(struct store *store, const struct config *config, int64_t now_ms,
-	       size_t max, bool *ret_queued)
+	       size_t max, struct pager_tick_result *ret)
 {
 	char **keys = NULL;
 	size_t n = 0;
 	int r;
 
-	*ret_queued = false;
+	*ret = (struct pager_tick_result){0};
 	r = store_incident_due(store, now_ms, max, &keys, &n);
 	if (r < 0)
 		return r;
 
 	for (size_t i = 0; i < n && r == 0; i++)
-		r = tick_one(store, config, keys[i], now_ms, ret_queued);
+		r = tick_one(store, config, keys[i], now_ms, ret);
 
 	for (size_t i = 0; i < n; i++)
 		free(keys[i]);

@@ -17,6 +17,7 @@
 
 #include "alert.h"
 #include "config.h"
+#include "escalation.h"
 #include "incident.h"
 #include "store.h"
 
@@ -39,8 +40,9 @@ struct pager_alert {
 
 enum pager_command {
 	PAGER_ACKNOWLEDGE,
-	PAGER_UNACKNOWLEDGE, /* also a reopened PagerDuty incident */
+	PAGER_UNACKNOWLEDGE,
 	PAGER_RESOLVE,
+	PAGER_REOPEN, /* a PagerDuty incident reopened */
 };
 
 enum pager_outcome {
@@ -62,22 +64,44 @@ int pager_alert(struct store *store, const struct config *config,
 		struct pager_result *ret);
 
 /*
- * An acknowledgement, unacknowledgement or resolve for the incident
- * that key names (its dedup_key or a page's). source ("webhook", "api")
- * and actor (who, may be NULL) go to the timeline and the log.
+ * An acknowledgement, unacknowledgement, resolve or reopen for the
+ * incident that key names (its dedup_key or a page's). source
+ * ("webhook", "api") and actor (who, may be NULL) go to the timeline and
+ * the log. A reopen of a resolved incident opens it again and starts
+ * its chain from the first step (the first page keeps the incident's
+ * dedup_key); of an open one it resumes the chain as an
+ * unacknowledgement does.
  */
 int pager_command(struct store *store, const struct config *config,
 		  enum pager_command command, const char *key,
 		  const char *source, const char *actor, int64_t now_ms,
 		  struct pager_result *ret);
 
+/* What one pager_tick() did. */
+struct pager_tick_result {
+	bool queued;        /* outbox rows were added */
+	size_t steps_fired; /* escalation steps paged */
+	int64_t late_ms;    /* how late the most overdue of them fired */
+};
+
 /*
  * Fires every escalation step and every silence end due at now_ms, at
- * most max incidents; *ret_queued is set when rows were added.
+ * most max incidents, and says what it did in *ret.
  */
 int pager_tick(struct store *store, const struct config *config, int64_t now_ms,
-	       size_t max, bool *ret_queued);
+	       size_t max, struct pager_tick_result *ret);
 
 const char *pager_command_name(enum pager_command command);
+
+/*
+ * The payload of a page beyond the first: the stored payload (JSON)
+ * with custom_details escalation_level, escalation_target,
+ * escalation_pass (after the first pass) and open_since (opened_ms).
+ * The stored payload as it is when it is not JSON; NULL when out of
+ * memory. Shared with `alertbridge render`, which shows these pages.
+ */
+char *pager_level_payload(const char *stored,
+			  const struct escalation_page *page,
+			  int64_t opened_ms);
 
 #endif

@@ -38,8 +38,12 @@ enum route {
 	ROUTE_API_SILENCE,
 };
 
-/* Per-request state across libmicrohttpd's calls of the handler. */
+/*
+ * Per-request state across libmicrohttpd's calls of the handler. The
+ * request keeps the configuration it started with to its end.
+ */
 struct request {
+	const struct config *config; /* a reference, see app.h */
 	enum route route;
 	struct strbuf body;
 	bool too_large;
@@ -144,6 +148,7 @@ static enum MHD_Result handle_sns(struct server *server,
 				  struct request *req)
 {
 	struct ingest_request in = {
+		.config = req->config,
 		.body = req->body.data ? req->body.data : "",
 		.len = req->body.len,
 		.hdr_message_type = MHD_lookup_connection_value(
@@ -160,7 +165,7 @@ static enum MHD_Result handle_sns(struct server *server,
 	return respond_text(conn, out.status, out.reason);
 }
 
-static enum MHD_Result too_large(struct server *server,
+static enum MHD_Result too_large(const struct config *config,
 				 struct MHD_Connection *conn)
 {
 	char text[128];
@@ -168,14 +173,26 @@ static enum MHD_Result too_large(struct server *server,
 	metrics_rejected(METRICS_REJECT_TOO_LARGE);
 	metrics_received(METRICS_TYPE_UNKNOWN, METRICS_OUTCOME_REJECTED);
 	snprintf(text, sizeof(text), "body larger than %zu bytes",
-		 server->app->config->max_body_bytes);
+		 config->max_body_bytes);
 	LOG(LOG_LEVEL_WARNING, "sns.rejected", {"status", "413"},
 	    {"reason", text});
 	return respond_text(conn, 413, text);
 }
 
+static enum MHD_Result wrong_content_type(struct MHD_Connection *conn)
+{
+	static const char text[] = "content type must be text/plain or"
+				   " application/json";
+
+	metrics_rejected(METRICS_REJECT_CONTENT_TYPE);
+	metrics_received(METRICS_TYPE_UNKNOWN, METRICS_OUTCOME_REJECTED);
+	LOG(LOG_LEVEL_WARNING, "sns.rejected", {"status", "415"},
+	    {"reason", text});
+	return respond_text(conn, 415, text);
+}
+
 /* Refuses before reading a body whose declared length is too long. */
-static bool declared_too_large(struct server *server,
+static bool declared_too_large(const struct config *config,
 			       struct MHD_Connection *conn)
 {
 	const char *length = MHD_lookup_connection_value(
@@ -187,8 +204,7 @@ static bool declared_too_large(struct server *server,
 		return false;
 	errno = 0;
 	n = strtoull(length, &end, 10);
-	return errno == ERANGE ||
-	       (end != length && n > server->app->config->max_body_bytes);
+	return errno == ERANGE || (end != length && n > config->max_body_bytes);
 }
 
 static enum MHD_Result respond_api(struct MHD_Connection *conn,
@@ -209,6 +225,7 @@ static const char *header(struct MHD_Connection *conn, const char *name)
 
 /* POST /api/incidents/KEY/VERB: KEY may itself hold slashes. */
 static enum MHD_Result handle_api_command(struct server *server,
+					  const struct config *config,
 					  struct MHD_Connection *conn,
 					  const char *url)
 {
@@ -219,7 +236,7 @@ static enum MHD_Result handle_api_command(struct server *server,
 	char *copy;
 
 	api_response_init(&out);
-	if (!api_authorize(server->app, header(conn, "Authorization"), &out))
+	if (!api_authorize(config, header(conn, "Authorization"), &out))
 		return respond_api(conn, &out);
 	if (!slash || slash == key)
 		return respond_text(conn, 404,
@@ -229,13 +246,15 @@ static enum MHD_Result handle_api_command(struct server *server,
 	copy = strndup(key, (size_t)(slash - key));
 	if (!copy)
 		return MHD_NO;
-	api_command(server->app, copy, slash + 1, &out);
+	api_command(server->app, config, copy, slash + 1,
+		    header(conn, "X-Alertbridge-Actor"), &out);
 	free(copy);
 	return respond_api(conn, &out);
 }
 
 /* Requests without a body, answered on the first call. */
 static enum MHD_Result handle_get(struct server *server,
+				  const struct config *config,
 				  struct MHD_Connection *conn, const char *url)
 {
 	struct api_response out;
@@ -248,16 +267,14 @@ static enum MHD_Result handle_get(struct server *server,
 		return handle_metrics(conn);
 	if (strcmp(url, "/api/silences") == 0) {
 		api_response_init(&out);
-		if (api_authorize(server->app, header(conn, "Authorization"),
-				  &out))
-			api_silences_list(server->app, &out);
+		if (api_authorize(config, header(conn, "Authorization"), &out))
+			api_silences_list(server->app, config, &out);
 		return respond_api(conn, &out);
 	}
 	if (strcmp(url, "/api/incidents") == 0) {
 		api_response_init(&out);
-		if (api_authorize(server->app, header(conn, "Authorization"),
-				  &out))
-			api_incidents(server->app, &out);
+		if (api_authorize(config, header(conn, "Authorization"), &out))
+			api_incidents(config, &out);
 		return respond_api(conn, &out);
 	}
 	return respond_text(conn, 404, "not found");
@@ -289,16 +306,16 @@ static enum MHD_Result handle_post(struct server *server,
 		return handle_sns(server, conn, req);
 	case ROUTE_WEBHOOK:
 		api_response_init(&out);
-		api_webhook(server->app, req->body.data ? req->body.data : "",
-			    req->body.len,
+		api_webhook(server->app, req->config,
+			    req->body.data ? req->body.data : "", req->body.len,
 			    header(conn, "X-PagerDuty-Signature"),
 			    header(conn, "X-Webhook-Id"), &out);
 		return respond_api(conn, &out);
 	case ROUTE_API_COMMAND:
-		return handle_api_command(server, conn, url);
+		return handle_api_command(server, req->config, conn, url);
 	case ROUTE_API_SILENCE:
 		api_response_init(&out);
-		if (api_authorize(server->app, header(conn, "Authorization"),
+		if (api_authorize(req->config, header(conn, "Authorization"),
 				  &out))
 			api_silence_add(server->app,
 					req->body.data ? req->body.data : "",
@@ -308,6 +325,67 @@ static enum MHD_Result handle_post(struct server *server,
 	return respond_text(conn, 404, "not found");
 }
 
+/*
+ * The first call of a request: answers what has no body at once, or
+ * sets up the request state that collects the body. config is the
+ * caller's reference; on MHD_YES with *ret_req set, the request has
+ * taken it over.
+ */
+static enum MHD_Result first_call(struct server *server,
+				  const struct config *config,
+				  struct MHD_Connection *conn, const char *url,
+				  const char *method, struct request **ret_req)
+{
+	bool is_post = strcmp(method, "POST") == 0;
+	bool is_get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+	struct request *req;
+	enum route route;
+	bool posts;
+
+	/* The queue API takes no body: answered on the first call. */
+	if (strncmp(url, "/api/queue", 10) == 0 &&
+	    (url[10] == '\0' || url[10] == '/')) {
+		struct api_response out;
+
+		api_response_init(&out);
+		if (api_authorize(config, header(conn, "Authorization"), &out))
+			api_queue(server->app, config, method, url + 10, &out);
+		return respond_api(conn, &out);
+	}
+
+	if (strcmp(method, "DELETE") == 0 &&
+	    strncmp(url, "/api/silences/", 14) == 0) {
+		struct api_response out;
+
+		api_response_init(&out);
+		if (api_authorize(config, header(conn, "Authorization"), &out))
+			api_silence_remove(server->app, url + 14, &out);
+		return respond_api(conn, &out);
+	}
+
+	posts = route_post(url, &route);
+	if (is_get && (!posts || strcmp(url, "/api/silences") == 0))
+		return handle_get(server, config, conn, url);
+	if (!posts)
+		return respond_text(conn, 404, "not found");
+	if (!is_post)
+		return respond_text(conn, 405, "use POST here");
+	if (declared_too_large(config, conn))
+		return too_large(config, conn);
+	if (route == ROUTE_SNS && !content_type_ok(conn))
+		return wrong_content_type(conn);
+
+	req = calloc(1, sizeof(*req));
+	if (!req)
+		return MHD_NO;
+	req->config = config;
+	req->route = route;
+	strbuf_init(&req->body, config->max_body_bytes);
+	req->started_mono = app_mono_ms();
+	*ret_req = req;
+	return MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				  const char *url, const char *method,
 				  const char *version, const char *upload,
@@ -315,45 +393,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 {
 	struct server *server = cls;
 	struct request *req = *con_cls;
-	bool is_post = strcmp(method, "POST") == 0;
-	bool is_get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
-	enum route route;
-
-	if (!req && strcmp(method, "DELETE") == 0 &&
-	    strncmp(url, "/api/silences/", 14) == 0) {
-		struct api_response out;
-
-		api_response_init(&out);
-		if (api_authorize(server->app, header(conn, "Authorization"),
-				  &out))
-			api_silence_remove(server->app, url + 14, &out);
-		return respond_api(conn, &out);
-	}
 
 	if (!req) {
-		bool posts = route_post(url, &route);
+		const struct config *config = app_config_acquire(server->app);
+		enum MHD_Result ret;
 
-		if (is_get && (!posts || strcmp(url, "/api/silences") == 0))
-			return handle_get(server, conn, url);
-		if (!posts)
-			return respond_text(conn, 404, "not found");
-		if (!is_post)
-			return respond_text(conn, 405, "use POST here");
-		if (declared_too_large(server, conn))
-			return too_large(server, conn);
-		if (route == ROUTE_SNS && !content_type_ok(conn))
-			return respond_text(conn, 415,
-					    "content type must be text/plain"
-					    " or application/json");
-
-		req = calloc(1, sizeof(*req));
-		if (!req)
-			return MHD_NO;
-		req->route = route;
-		strbuf_init(&req->body, server->app->config->max_body_bytes);
-		req->started_mono = app_mono_ms();
-		*con_cls = req;
-		return MHD_YES;
+		ret = first_call(server, config, conn, url, method, &req);
+		if (req)
+			*con_cls = req;
+		else
+			app_config_release(server->app, config);
+		return ret;
 	}
 
 	if (*upload_size > 0) {
@@ -367,18 +417,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 
 	deadlines_request_received(conn);
 	if (req->too_large)
-		return too_large(server, conn);
+		return too_large(req->config, conn);
 	return handle_post(server, conn, url, req);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode code)
 {
+	struct server *server = cls;
 	struct request *req = *con_cls;
 
 	deadlines_request_done(conn);
 	if (!req)
 		return;
+	app_config_release(server->app, req->config);
 	strbuf_release(&req->body);
 	free(req);
 	*con_cls = NULL;
@@ -454,12 +506,47 @@ static int bound_port(int fd)
 	return -1;
 }
 
-int server_start(struct app *app, struct server **ret_server, int *ret_port)
+int server_systemd_socket(int *ret_fd)
 {
-	const struct config *config = app->config;
-	struct server *server;
-	int fd = -1;
+	int fd = SD_LISTEN_FDS_START;
 	int n;
+	int r;
+
+	*ret_fd = -1;
+	n = sd_listen_fds(1);
+	if (n < 0) {
+		LOG(LOG_LEVEL_ERROR, "server.activation",
+		    {"error", strerror(-n)});
+		return n;
+	}
+	if (n == 0)
+		return 0;
+	if (n > 1) {
+		LOG(LOG_LEVEL_ERROR, "server.activation",
+		    {"detail", "more than one socket passed; expected one"});
+		return -EINVAL;
+	}
+
+	/* libmicrohttpd takes a bound, listening stream socket. */
+	r = sd_is_socket_inet(fd, AF_UNSPEC, SOCK_STREAM, 1, 0);
+	if (r <= 0) {
+		LOG(LOG_LEVEL_ERROR, "server.activation",
+		    {"detail", "the socket passed is not a listening TCP"
+			       " socket"},
+		    {"error", r < 0 ? strerror(-r) : NULL});
+		return r < 0 ? r : -EINVAL;
+	}
+
+	LOG(LOG_LEVEL_INFO, "server.socket_activated", {"fd", "3"});
+	*ret_fd = fd;
+	return 0;
+}
+
+int server_start(struct app *app, const struct config *config, int listen_fd,
+		 struct server **ret_server, int *ret_port)
+{
+	struct server *server;
+	int fd = listen_fd;
 	int r;
 
 	server = calloc(1, sizeof(*server));
@@ -467,17 +554,7 @@ int server_start(struct app *app, struct server **ret_server, int *ret_port)
 		return -ENOMEM;
 	server->app = app;
 
-	n = sd_listen_fds(1);
-	if (n > 1) {
-		r = -EINVAL;
-		LOG(LOG_LEVEL_ERROR, "server.activation",
-		    {"detail", "more than one socket passed; expected one"});
-		goto fail;
-	}
-	if (n == 1) {
-		fd = SD_LISTEN_FDS_START;
-		LOG(LOG_LEVEL_INFO, "server.socket_activated", {"fd", "3"});
-	} else {
+	if (fd < 0) {
 		r = listen_on(config->listen_host, config->listen_port, &fd);
 		if (r < 0)
 			goto fail;
@@ -510,7 +587,8 @@ int server_start(struct app *app, struct server **ret_server, int *ret_port)
 	return 0;
 fail:
 	deadlines_stop(server->deadlines);
-	if (fd >= 0 && n != 1)
+	/* A socket systemd passed stays with the caller on failure. */
+	if (fd >= 0 && listen_fd < 0)
 		close(fd);
 	free(server);
 	return r;

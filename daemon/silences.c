@@ -25,7 +25,7 @@ struct api_silence {
 };
 
 struct silences {
-	const struct config *config;
+	char *state_dir; /* fixed for the daemon's life, unlike config */
 	pthread_mutex_t lock;
 	struct api_silence *v;
 	size_t n;
@@ -278,8 +278,12 @@ int silences_open(const struct config *config, int64_t now_ms,
 
 	if (!set)
 		return -ENOMEM;
-	set->config = config;
 	pthread_mutex_init(&set->lock, NULL);
+	set->state_dir = strdup(config->state_dir);
+	if (!set->state_dir) {
+		silences_free(set);
+		return -ENOMEM;
+	}
 
 	r = store_open(config->state_dir, &store);
 	if (r == 0)
@@ -316,6 +320,7 @@ void silences_free(struct silences *set)
 	for (size_t i = 0; i < set->n; i++)
 		api_silence_release(&set->v[i]);
 	free(set->v);
+	free(set->state_dir);
 	pthread_mutex_destroy(&set->lock);
 	free(set);
 }
@@ -380,7 +385,7 @@ int silences_add(struct silences *set, const char *json, size_t len,
 		.start_ms = silence.start_ms,
 		.end_ms = silence.end_ms,
 	};
-	r = store_open(set->config->state_dir, &store);
+	r = store_open(set->state_dir, &store);
 	if (r == 0)
 		r = store_silence_add(store, &row, now_ms, ret_id);
 	store_close(store);
@@ -412,7 +417,7 @@ int silences_remove(struct silences *set, int64_t id, bool *ret_found)
 	int r;
 
 	*ret_found = false;
-	r = store_open(set->config->state_dir, &store);
+	r = store_open(set->state_dir, &store);
 	if (r == 0)
 		r = store_begin(store);
 	if (r == 0)

@@ -17,7 +17,12 @@
 
 struct silences;
 
-/* Loads the API's silences still to come or under way at now_ms. */
+/*
+ * Loads the API's silences still to come or under way at now_ms, from
+ * the store in config's state directory (kept for the daemon's life:
+ * a reload cannot change it). The other functions take the
+ * configuration of the unit of work that calls them.
+ */
 int silences_open(const struct config *config, int64_t now_ms,
 		  struct silences **ret);
 void silences_free(struct silences *silences);

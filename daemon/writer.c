@@ -39,6 +39,9 @@
  */
 #define WRITER_PROBE_INTERVAL_MS 500
 
+/* A step of the system's clock this large is worth a log line. */
+#define WRITER_WALL_STEP_NOTICE_MS 1000
+
 struct writer {
 	struct app *app;
 	struct store *store;
@@ -49,9 +52,19 @@ struct writer {
 	struct writer_item *head;
 	struct writer_item *tail;
 	bool stopping;
+	bool poked; /* deadlines changed while the scheduler ran */
 	int64_t next_probe_mono;
 	int64_t next_prune_ms;
 	int64_t next_schedule_mono;
+	atomic_llong heartbeat_mono; /* 0 until the first pass is done */
+
+	/* From start until nothing is overdue: what fell due while the
+	 * daemon was down, fired late. */
+	bool catching_up;
+	size_t caught_up_steps;
+	int64_t caught_up_late_ms;
+
+	int64_t wall_step_logged_ms; /* the step the log last reported */
 };
 
 /* Records whether the last commit worked; says so when it works again. */
@@ -102,14 +115,39 @@ void writer_item_release(struct writer_item *item)
 {
 	free(item->outcome.dedup_key);
 	item->outcome.dedup_key = NULL;
+	store_queue_row_release(&item->queue_row);
+}
+
+/* An operator's retry or drop; a row that is not there changes nothing. */
+static int apply_queue(struct writer *writer, struct writer_item *item,
+		       bool *ret_queued)
+{
+	struct store_queue_row *row = &item->queue_row;
+	int r;
+
+	r = store_queue_get(writer->store, item->queue_id, item->queue_scope,
+			    row, &item->queue_found);
+	if (r < 0 || !item->queue_found)
+		return r;
+
+	if (item->queue_op == WRITER_QUEUE_DROP)
+		return store_queue_drop(writer->store, row->row.id, row->dead);
+
+	r = store_queue_retry(writer->store, row->row.id, row->dead,
+			      item->received_ms);
+	if (r == 0)
+		*ret_queued = true;
+	return r;
 }
 
 static int apply(struct writer *writer, struct writer_item *item,
 		 bool *ret_queued)
 {
-	const struct config *config = writer->app->config;
+	const struct config *config = item->config;
 	int r;
 
+	if (item->kind == WRITER_QUEUE)
+		return apply_queue(writer, item, ret_queued);
 	if (item->kind == WRITER_COMMAND) {
 		r = pager_command(writer->store, config, item->command,
 				  item->key, item->source, item->actor,
@@ -175,9 +213,9 @@ fail:
 	    {"error", strerror(-r)}, {"detail", store_error(store)});
 }
 
-static void prune_seen(struct writer *writer, int64_t now_ms)
+static void prune_seen(struct writer *writer, const struct config *config,
+		       int64_t now_ms)
 {
-	const struct config *config = writer->app->config;
 	int64_t removed = 0;
 	char count[24];
 
@@ -236,15 +274,16 @@ static bool commit_batch(struct writer *writer, struct writer_item *batch)
 }
 
 /* Fires what fell due in one transaction; false when it failed. */
-static bool tick(struct writer *writer, int64_t now_ms)
+static bool tick(struct writer *writer, const struct config *config,
+		 int64_t now_ms)
 {
-	bool queued = false;
+	struct pager_tick_result result = {0};
 	int r;
 
 	r = store_begin(writer->store);
 	if (r == 0)
-		r = pager_tick(writer->store, writer->app->config, now_ms,
-			       WRITER_TICK_MAX, &queued);
+		r = pager_tick(writer->store, config, now_ms, WRITER_TICK_MAX,
+			       &result);
 	if (r == 0)
 		r = store_commit(writer->store);
 	set_store_ok(writer, r == 0);
@@ -256,18 +295,49 @@ static bool tick(struct writer *writer, int64_t now_ms)
 		return false;
 	}
 
-	if (queued && writer->app->delivery)
+	if (writer->catching_up) {
+		writer->caught_up_steps += result.steps_fired;
+		if (result.late_ms > writer->caught_up_late_ms)
+			writer->caught_up_late_ms = result.late_ms;
+	}
+	if (result.queued && writer->app->delivery)
 		delivery_wake(writer->app->delivery);
 	return true;
 }
 
-/*
- * The scheduler's turn: fire whatever is due, then say how long to
- * sleep. Deadlines are wall-clock instants in the store; the sleep is
- * on the monotonic clock, and the next look compares against the wall
- * clock again, so a clock step only moves when a step fires, and the
- * store's record of fired steps keeps any from firing twice.
- */
+/* The first time nothing is overdue after start: says what was late. */
+static void catch_up_done(struct writer *writer)
+{
+	char steps[24];
+	char late[24];
+
+	writer->catching_up = false;
+	if (writer->caught_up_steps == 0)
+		return;
+	LOG(LOG_LEVEL_WARNING, "escalation.catch_up",
+	    {"steps", log_int(steps, (int64_t)writer->caught_up_steps)},
+	    {"late_ms", log_int(late, writer->caught_up_late_ms)},
+	    {"detail", "fired the steps that fell due while the daemon was"
+		       " not running"});
+}
+
+/* Says so when the system's clock was stepped (NTP, by hand). */
+static void notice_wall_step(struct writer *writer)
+{
+	int64_t step = app_wall_step_ms();
+	int64_t change = step - writer->wall_step_logged_ms;
+	char text[24];
+
+	if (change > -WRITER_WALL_STEP_NOTICE_MS &&
+	    change < WRITER_WALL_STEP_NOTICE_MS)
+		return;
+	writer->wall_step_logged_ms = step;
+	LOG(LOG_LEVEL_WARNING, "clock.wall_stepped",
+	    {"step_ms", log_int(text, step)},
+	    {"detail", "escalation keeps to the time elapsed since start;"
+		       " a restart takes the system's clock as it reads"});
+}
+
 /* While the last commit failed: tries the store again, now and then. */
 static void probe(struct writer *writer, int64_t now_ms)
 {
@@ -282,32 +352,50 @@ static void probe(struct writer *writer, int64_t now_ms)
 		set_store_ok(writer, true);
 }
 
+/*
+ * The scheduler's turn: fire whatever is due, then say how long to
+ * sleep. Deadlines are UTC instants in the store, judged on the
+ * daemon's clock (app_wall_ms()), which a step of the system's clock
+ * does not move: each step fires when its delay has elapsed, once.
+ */
 static int64_t schedule(struct writer *writer)
 {
+	const struct config *config = app_config_acquire(writer->app);
 	int64_t now = app_wall_ms();
 	int64_t next = ESCALATION_NEVER;
 	int64_t wait = WRITER_IDLE_MS;
 
 	probe(writer, now);
-	prune_seen(writer, now);
+	prune_seen(writer, config, now);
+	notice_wall_step(writer);
 
 	for (int rounds = 0; rounds < 16; rounds++) {
-		if (store_incident_next_deadline(writer->store, &next) < 0 ||
-		    next > now || !tick(writer, now))
+		if (store_incident_next_deadline(writer->store, &next) < 0)
+			break;
+		if (next > now) {
+			if (writer->catching_up)
+				catch_up_done(writer);
+			break;
+		}
+		if (!tick(writer, config, now))
 			break;
 	}
 
 	if (next != ESCALATION_NEVER && next - now < wait)
 		wait = next > now ? next - now : 0;
-	if (writer->app->config->testing_clock_file &&
-	    wait > WRITER_TEST_CLOCK_POLL_MS)
+	if (config->testing_clock_file && wait > WRITER_TEST_CLOCK_POLL_MS)
 		wait = WRITER_TEST_CLOCK_POLL_MS;
 	if (!atomic_load(&writer->app->store_ok) &&
 	    wait > WRITER_PROBE_INTERVAL_MS)
 		wait = WRITER_PROBE_INTERVAL_MS;
 
-	writer->next_schedule_mono = app_mono_ms() + wait;
+	app_config_release(writer->app, config);
 	return wait;
+}
+
+static void beat(struct writer *writer)
+{
+	atomic_store(&writer->heartbeat_mono, app_mono_ms());
 }
 
 static void wait_for_work(struct writer *writer, int64_t wait_ms)
@@ -335,17 +423,33 @@ static void *writer_main(void *arg)
 		bool queued;
 		int n = 1;
 
-		/* Between batches, and while idle, the scheduler's turn. */
+		/*
+		 * Between batches, and while idle, the scheduler's turn when
+		 * a deadline is due; idle, the thread still wakes every
+		 * heartbeat to say it is alive.
+		 */
 		while (!writer->stopping &&
 		       (!writer->head ||
 			app_mono_ms() >= writer->next_schedule_mono)) {
 			int64_t wait;
 
-			pthread_mutex_unlock(&writer->lock);
-			wait = schedule(writer);
-			pthread_mutex_lock(&writer->lock);
+			if (app_mono_ms() >= writer->next_schedule_mono) {
+				writer->poked = false;
+				pthread_mutex_unlock(&writer->lock);
+				wait = schedule(writer);
+				pthread_mutex_lock(&writer->lock);
+				writer->next_schedule_mono =
+					writer->poked ? 0
+						      : app_mono_ms() + wait;
+			}
+			beat(writer);
 			if (writer->head || writer->stopping)
 				break;
+
+			wait = writer->next_schedule_mono - app_mono_ms();
+			if (writer->app->heartbeat_ms > 0 &&
+			    wait > writer->app->heartbeat_ms)
+				wait = writer->app->heartbeat_ms;
 			if (wait > 0)
 				wait_for_work(writer, wait);
 		}
@@ -370,8 +474,16 @@ static void *writer_main(void *arg)
 		queued = commit_batch(writer, batch);
 		if (queued && writer->app->delivery)
 			delivery_wake(writer->app->delivery);
+		beat(writer);
 
 		pthread_mutex_lock(&writer->lock);
+		/* After a failed commit the probe runs within its interval,
+		 * not at the next deadline, which may be far off. */
+		if (!atomic_load(&writer->app->store_ok) &&
+		    writer->next_schedule_mono >
+			    app_mono_ms() + WRITER_PROBE_INTERVAL_MS)
+			writer->next_schedule_mono =
+				app_mono_ms() + WRITER_PROBE_INTERVAL_MS;
 		for (struct writer_item *it = batch; it;) {
 			struct writer_item *next = it->next;
 
@@ -387,6 +499,7 @@ static void *writer_main(void *arg)
 int writer_start(struct app *app, struct writer **ret_writer)
 {
 	struct writer *writer = calloc(1, sizeof(*writer));
+	const struct config *config;
 	pthread_condattr_t attr;
 	int r;
 
@@ -394,7 +507,10 @@ int writer_start(struct app *app, struct writer **ret_writer)
 		return -ENOMEM;
 
 	writer->app = app;
-	r = store_open(app->config->state_dir, &writer->store);
+	writer->catching_up = true;
+	config = app_config_acquire(app);
+	r = store_open(config->state_dir, &writer->store);
+	app_config_release(app, config);
 	if (r < 0) {
 		free(writer);
 		return r;
@@ -448,8 +564,14 @@ void writer_poke(struct writer *writer)
 {
 	pthread_mutex_lock(&writer->lock);
 	writer->next_schedule_mono = 0;
+	writer->poked = true;
 	pthread_cond_signal(&writer->work);
 	pthread_mutex_unlock(&writer->lock);
+}
+
+int64_t writer_heartbeat(const struct writer *writer)
+{
+	return atomic_load(&((struct writer *)writer)->heartbeat_mono);
 }
 
 void writer_stop(struct writer *writer)

@@ -10,7 +10,10 @@
  * The same thread is the escalation scheduler: between batches it fires
  * the steps and silence ends that fell due (pager_tick()), waiting on the
  * monotonic clock for the earliest stored deadline, so that they share
- * the one writer with ingest.
+ * the one writer with ingest. Deadlines are judged on the daemon's clock
+ * (app_wall_ms()), which a step of the system's clock does not move.
+ * After a start it logs what it fired late (escalation.catch_up); it
+ * logs a step of the system's clock when it sees one.
  *
  * app->store_ok follows the last commit. While it is false the writer
  * probes the store with a small commit every half second, so that
@@ -27,6 +30,7 @@
 #include "incident.h"
 #include "pager.h"
 #include "sns.h"
+#include "store.h"
 
 enum writer_result {
 	WRITER_ACCEPTED,
@@ -37,10 +41,22 @@ enum writer_result {
 enum writer_kind {
 	WRITER_SNS,     /* an SNS message (type says which) */
 	WRITER_COMMAND, /* an acknowledgement, unacknowledgement or resolve */
+	WRITER_QUEUE,   /* an operator's retry or drop of a queue row */
+};
+
+enum writer_queue_op {
+	WRITER_QUEUE_RETRY,
+	WRITER_QUEUE_DROP,
 };
 
 struct writer_item {
 	enum writer_kind kind;
+
+	/*
+	 * in: the configuration the item was planned with (the caller's
+	 * reference, see app.h), which the writer applies it with.
+	 */
+	const struct config *config;
 
 	/*
 	 * in: the id that makes it idempotent (SNS MessageId, PagerDuty
@@ -62,10 +78,17 @@ struct writer_item {
 	const char *source; /* "webhook", "api" */
 	const char *actor;
 
+	/* in: queue (store_queue_retry(), store_queue_drop()) */
+	enum writer_queue_op queue_op;
+	int64_t queue_id;
+	enum store_queue_scope queue_scope;
+
 	/* out */
 	enum writer_result result;
 	struct pager_result outcome; /* release with writer_item_release() */
-	int error;                   /* negative errno with WRITER_FAILED */
+	bool queue_found; /* queue: the row, as it was, in queue_row */
+	struct store_queue_row queue_row;
+	int error; /* negative errno with WRITER_FAILED */
 
 	/* private */
 	bool done;
@@ -82,6 +105,14 @@ void writer_submit(struct writer *writer, struct writer_item *item);
 
 /* Deadlines changed behind the writer's back: look at them now. */
 void writer_poke(struct writer *writer);
+
+/*
+ * When the thread last turned, in app_mono_ms(); 0 until its first
+ * scheduler pass (what fell due while the daemon was down) is done.
+ * It turns at least every app->heartbeat_ms while idle; a value older
+ * than that by far means it is stuck (in a commit, say).
+ */
+int64_t writer_heartbeat(const struct writer *writer);
 
 /* Finishes what is queued, then stops the thread. */
 void writer_stop(struct writer *writer);

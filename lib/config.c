@@ -233,6 +233,7 @@ static void load_testing(struct loader *ld, struct ynode *node)
 		CA_FILE,
 		CONNECT_TO,
 		CLOCK_FILE,
+		WALL_OFFSET_FILE,
 		COUNT
 	};
 	static const char *const keys[COUNT] = {
@@ -243,6 +244,7 @@ static void load_testing(struct loader *ld, struct ynode *node)
 		[CA_FILE] = "cert_ca_file",
 		[CONNECT_TO] = "cert_connect_to",
 		[CLOCK_FILE] = "clock_file",
+		[WALL_OFFSET_FILE] = "wall_offset_file",
 	};
 	struct config *c = ld->config;
 	struct ynode *v[COUNT];
@@ -279,6 +281,14 @@ static void load_testing(struct loader *ld, struct ynode *node)
 	if (v[CLOCK_FILE])
 		value_path(ld, v[CLOCK_FILE], keys[CLOCK_FILE], "testing",
 			   &c->testing_clock_file);
+	if (v[WALL_OFFSET_FILE] && !v[CLOCK_FILE])
+		tree_report(ld, v[WALL_OFFSET_FILE],
+			    "the offset steps the wall clock away from"
+			    " clock_file's instant",
+			    "'wall_offset_file' in testing needs 'clock_file'");
+	else if (v[WALL_OFFSET_FILE])
+		value_path(ld, v[WALL_OFFSET_FILE], keys[WALL_OFFSET_FILE],
+			   "testing", &c->testing_wall_offset_file);
 }
 
 /* The daemon's own API: its bearer token, if it has one. */
@@ -564,6 +574,7 @@ void config_free(struct config *config)
 	free(config->testing_cert_ca_file);
 	free(config->testing_cert_connect_to);
 	free(config->testing_clock_file);
+	free(config->testing_wall_offset_file);
 	value_release_secret(&config->webhook_secret);
 	value_release_secret(&config->api_token);
 

@@ -238,10 +238,12 @@ struct config {
 	struct config_secret api_token;
 
 	/*
-	 * Test-only: the daemon's clock reads its "now" from this file (an
-	 * ISO 8601 instant) instead of the system clock.
+	 * Test-only: the time elapsed, as an ISO 8601 instant in this file,
+	 * instead of the system's clocks; and a file holding a signed number
+	 * of seconds by which the wall clock is stepped away from it.
 	 */
 	char *testing_clock_file;
+	char *testing_wall_offset_file;
 
 	struct config_target *targets;
 	size_t n_targets;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config_value.h"
 #include "timeutil.h"
@@ -427,14 +428,30 @@ static int secret_from_credential(struct loader *ld, const struct ynode *node,
 			    "'%s' is not a credential name", name);
 		return -EINVAL;
 	}
+
+	/*
+	 * Outside the unit (check-config, send-test run by an operator)
+	 * the files that LoadCredential= would copy are read where the
+	 * packaged unit takes them from.
+	 */
 	if (!dir) {
-		tree_report(ld, node,
-			    "systemd sets $CREDENTIALS_DIRECTORY for units "
-			    "with LoadCredential=",
-			    "credential %s for the %s of %s needs "
-			    "$CREDENTIALS_DIRECTORY, which is not set",
-			    name, spec->noun, spec->owner);
-		return -EINVAL;
+		dir = VALUE_CREDENTIALS_FALLBACK;
+		if (asprintf(&path, "%s/%s", dir, name) < 0) {
+			ld->oom = true;
+			return -ENOMEM;
+		}
+		if (access(path, R_OK) != 0) {
+			tree_report(ld, node,
+				    "systemd sets $CREDENTIALS_DIRECTORY for "
+				    "units with LoadCredential=",
+				    "credential %s for the %s of %s: "
+				    "$CREDENTIALS_DIRECTORY is not set and "
+				    "'%s' cannot be read",
+				    name, spec->noun, spec->owner, path);
+			free(path);
+			return -EINVAL;
+		}
+		free(path);
 	}
 
 	if (asprintf(&path, "%s/%s", dir, name) < 0) {

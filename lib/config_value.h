@@ -96,7 +96,8 @@ struct value_secret_spec {
  * Loads a secret from the one source given: values[i] is the node of
  * spec->keys[i], or NULL. A file is read whole (at most 4 KiB, trailing
  * white space dropped); a credential is a file in
- * $CREDENTIALS_DIRECTORY; an inline one is a warning.
+ * $CREDENTIALS_DIRECTORY, or in VALUE_CREDENTIALS_FALLBACK when that
+ * is not set; an inline one is a warning.
  *
  * Returns 0 and sets nothing when no source is given. Reports more
  * than one source (at the one written last), an unreadable source, an
@@ -106,6 +107,10 @@ struct value_secret_spec {
  * for the caller's own messages ("environment variable X"; the caller
  * frees it). No message carries the value.
  */
+/* Where credentials are read from outside a unit with LoadCredential=:
+ * the directory the packaged unit loads them from. */
+#define VALUE_CREDENTIALS_FALLBACK "/etc/alertbridge/credentials"
+
 int value_secret(struct loader *ld, struct ynode *const *values,
 		 const char *section, const struct value_secret_spec *spec,
 		 struct config_secret *ret_secret,

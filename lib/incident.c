@@ -114,6 +114,24 @@ void incident_decide(const struct incident_state *current,
 		break;
 	}
 
+	/*
+	 * A change stamped with the very instant of the one applied is
+	 * that change again (SNS publishes a copy with a new MessageId),
+	 * not news: only a strictly newer one may re-open an incident a
+	 * person resolved (through PagerDuty or the API), or resolve one
+	 * a person reopened.
+	 */
+	if (current->status != INCIDENT_STATUS_NONE &&
+	    changed_at_ms == current->changed_at_ms &&
+	    ((current->status == INCIDENT_STATUS_RESOLVED &&
+	      action == INCIDENT_ACTION_TRIGGER) ||
+	     (current->status == INCIDENT_STATUS_TRIGGERED &&
+	      action == INCIDENT_ACTION_RESOLVE))) {
+		action = INCIDENT_ACTION_NONE;
+		next = *current;
+		why = "repeated";
+	}
+
 	*ret_action = action;
 	*ret_next = next;
 	*ret_why = why;

@@ -4,8 +4,11 @@
  *
  * ALARM triggers; OK resolves an incident that was triggered; a state
  * change older than the one stored (by StateChangeTime) changes nothing;
- * an OK for an incident never triggered is recorded and not sent.
- * Events and text, which carry no state, trigger.
+ * one at the same instant never re-opens a resolved incident nor
+ * resolves an open one (it is the stored change again, and the status
+ * since may be a person's doing); an OK for an incident never triggered
+ * is recorded and not sent. Events and text, which carry no state,
+ * trigger.
  */
 #ifndef ALERTBRIDGE_INCIDENT_H
 #define ALERTBRIDGE_INCIDENT_H

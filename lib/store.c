@@ -77,6 +77,7 @@ enum store_stmt {
 	STMT_OUTBOX_RESCHEDULE,
 	STMT_OUTBOX_TO_DEAD,
 	STMT_OUTBOX_STATS,
+	STMT_OUTBOX_TARGETS,
 	STMT_DEAD_COUNT,
 	STMT_SUBSCRIPTION_RECORD,
 	STMT_PROBE,
@@ -128,6 +129,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
 		" SELECT id, kind, order_key, target, action, body, detail,"
 		" created_ms, attempts, ?2, ?3 FROM outbox WHERE id = ?1",
 	[STMT_OUTBOX_STATS] = "SELECT COUNT(*), MIN(created_ms) FROM outbox",
+	[STMT_OUTBOX_TARGETS] = "SELECT DISTINCT target FROM outbox"
+				" WHERE target IS NOT NULL ORDER BY target",
 	[STMT_DEAD_COUNT] = "SELECT COUNT(*) FROM dead_letters",
 	[STMT_SUBSCRIPTION_RECORD] =
 		"INSERT INTO subscriptions(topic_arn, message_id, status,"
@@ -543,7 +546,7 @@ int store_outbox_add(struct store *store, const struct store_outbox_row *row,
 	return 0;
 }
 
-static int outbox_row_read(sqlite3_stmt *stmt, struct store_outbox_row *row)
+int store_outbox_row_read(sqlite3_stmt *stmt, struct store_outbox_row *row)
 {
 	const char *kind = (const char *)sqlite3_column_text(stmt, 1);
 
@@ -596,7 +599,7 @@ int store_outbox_due(struct store *store, const char *target, int64_t now_ms,
 	}
 
 	while (n < max && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		r = outbox_row_read(stmt, &rows[n]);
+		r = store_outbox_row_read(stmt, &rows[n]);
 		n++;
 		if (r < 0)
 			goto out;
@@ -700,6 +703,50 @@ int store_outbox_stats(struct store *store, int64_t *ret_depth,
 	}
 	sqlite3_reset(stmt);
 	return rc == SQLITE_ROW ? 0 : store_errno(rc);
+}
+
+int store_outbox_targets(struct store *store, size_t max, char ***ret_names,
+			 size_t *ret_n)
+{
+	sqlite3_stmt *stmt = stmt_get(store, STMT_OUTBOX_TARGETS);
+	char **names = NULL;
+	size_t n = 0;
+	int rc = SQLITE_DONE;
+	int r = 0;
+
+	names = calloc(max ? max : 1, sizeof(*names));
+	if (!names)
+		return -ENOMEM;
+
+	while (n < max && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		names[n] = strdup((const char *)sqlite3_column_text(stmt, 0));
+		if (!names[n]) {
+			r = -ENOMEM;
+			goto out;
+		}
+		n++;
+	}
+	if (n < max && rc != SQLITE_DONE) {
+		r = store_errno(rc);
+		goto out;
+	}
+
+	*ret_names = names;
+	*ret_n = n;
+	names = NULL;
+out:
+	sqlite3_reset(stmt);
+	store_names_free(names, n);
+	return r;
+}
+
+void store_names_free(char **names, size_t n)
+{
+	if (!names)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
 }
 
 int store_dead_count(struct store *store, int64_t *ret_count)

@@ -176,9 +176,30 @@ int store_silence_delete(struct store *store, int64_t id, bool *ret_found);
  */
 int store_incident_release_silenced(struct store *store, int64_t now_ms);
 
-/* Appends to an incident's timeline: "triggered", "paged", ... */
+/*
+ * Appends to an incident's timeline, inside the transaction of the
+ * change it records. what is one of: "triggered" (the alarm fired;
+ * detail: the message id), "silenced" (held by a silence), "paged"
+ * ("level N (target)"), "acknowledged" and "unacknowledged" ("source"
+ * or "source by actor"), "resolved" (a command: the same), "recovered"
+ * (the alarm's OK; detail: the message id).
+ */
 int store_timeline_add(struct store *store, const char *dedup_key,
 		       int64_t at_ms, const char *what, const char *detail);
+
+struct store_timeline_entry {
+	int64_t id;
+	int64_t at_ms;
+	char *what;
+	char *detail; /* may be NULL */
+};
+
+/* An incident's timeline, in the order recorded, at most max entries
+ * (the latest ones when there are more). */
+int store_timeline_list(struct store *store, const char *dedup_key, size_t max,
+			struct store_timeline_entry **ret_entries,
+			size_t *ret_n);
+void store_timeline_free(struct store_timeline_entry *entries, size_t n);
 
 /* -- the outbox -- */
 
@@ -236,7 +257,67 @@ int store_outbox_dead(struct store *store, int64_t id, int64_t now_ms,
 int store_outbox_stats(struct store *store, int64_t *ret_depth,
 		       int64_t *ret_oldest_ms);
 
+/*
+ * The names of the targets that rows wait for, at most max, in name
+ * order: with a configuration that no longer has some of them, the
+ * delivery worker still finds their rows. Free with store_names_free().
+ */
+int store_outbox_targets(struct store *store, size_t max, char ***ret_names,
+			 size_t *ret_n);
+void store_names_free(char **names, size_t n);
+
 int store_dead_count(struct store *store, int64_t *ret_count);
+
+/* -- the outbox and the dead letters for operators (store_queue.c) -- */
+
+/*
+ * A row of the outbox or of the dead letters. Ids are unique across
+ * both: a dead letter keeps the id its outbox row had, and the outbox
+ * never hands out an id twice.
+ */
+struct store_queue_row {
+	struct store_outbox_row row; /* next_attempt_ms, last_error: pending */
+	bool dead;
+	int64_t dead_ms; /* dead letters only */
+	char *reason;    /* dead letters only */
+};
+
+void store_queue_row_release(struct store_queue_row *row);
+void store_queue_rows_free(struct store_queue_row *rows, size_t n);
+
+enum store_queue_scope {
+	STORE_QUEUE_ANY,     /* the outbox, then the dead letters */
+	STORE_QUEUE_PENDING, /* the outbox only */
+	STORE_QUEUE_DEAD,    /* the dead letters only */
+};
+
+/*
+ * The outbox (dead false) or the dead letters, oldest id first, at most
+ * max rows, without their bodies (body is "").
+ */
+int store_queue_list(struct store *store, bool dead, size_t max,
+		     struct store_queue_row **ret_rows, size_t *ret_n);
+
+/* One row with its body; *ret_found false (and *ret_row untouched)
+ * when scope holds no row with that id. */
+int store_queue_get(struct store *store, int64_t id,
+		    enum store_queue_scope scope,
+		    struct store_queue_row *ret_row, bool *ret_found);
+
+/*
+ * A dead letter (dead true) goes back into the outbox under its own id,
+ * so it keeps its place before any later row of its order key; its
+ * attempts start again from 0 and its retry deadline counts from
+ * now_ms. A pending row (dead false) falls due at now_ms. -ENOENT when
+ * there is no such row. Runs in the caller's transaction, or in one of
+ * its own.
+ */
+int store_queue_retry(struct store *store, int64_t id, bool dead,
+		      int64_t now_ms);
+
+/* Deletes a row of the outbox (dead false) or of the dead letters.
+ * -ENOENT when there is no such row. */
+int store_queue_drop(struct store *store, int64_t id, bool dead);
 
 /* -- subscriptions -- */
 

@@ -20,6 +20,7 @@ enum incident_stmt {
 	INC_PAGES_OPEN,
 	INC_PAGES_RESOLVE,
 	INC_TIMELINE_ADD,
+	INC_TIMELINE_LIST,
 	INC_LEVELS,
 	INC_TIMERS,
 	INC_SILENCE_ADD,
@@ -82,6 +83,10 @@ static const char *const incident_sql[INC_STMT_COUNT] = {
 				 " WHERE status = 'silenced'",
 	[INC_TIMELINE_ADD] = "INSERT INTO timeline(dedup_key, at_ms, what,"
 			     " detail) VALUES (?1, ?2, ?3, ?4)",
+	[INC_TIMELINE_LIST] = "SELECT id, at_ms, what, detail FROM"
+			      " (SELECT id, at_ms, what, detail FROM timeline"
+			      " WHERE dedup_key = ?1 ORDER BY id DESC LIMIT ?2)"
+			      " ORDER BY id",
 };
 
 _Static_assert(INC_STMT_COUNT <= STORE_INCIDENT_STMTS_MAX,
@@ -479,6 +484,48 @@ int store_timeline_add(struct store *store, const char *dedup_key,
 	store_bind_text(stmt, 3, what);
 	store_bind_text(stmt, 4, detail);
 	return store_stmt_run(stmt);
+}
+
+void store_timeline_free(struct store_timeline_entry *entries, size_t n)
+{
+	if (!entries)
+		return;
+
+	for (size_t i = 0; i < n; i++) {
+		free(entries[i].what);
+		free(entries[i].detail);
+	}
+	free(entries);
+}
+
+static int timeline_read(sqlite3_stmt *stmt, void *item)
+{
+	struct store_timeline_entry *entry = item;
+
+	*entry = (struct store_timeline_entry){
+		.id = sqlite3_column_int64(stmt, 0),
+		.at_ms = sqlite3_column_int64(stmt, 1),
+		.what = store_column_strdup(stmt, 2),
+		.detail = store_column_strdup(stmt, 3),
+	};
+	return entry->what ? 0 : -ENOMEM;
+}
+
+static void timeline_release(void *items, size_t n)
+{
+	store_timeline_free(items, n);
+}
+
+int store_timeline_list(struct store *store, const char *dedup_key, size_t max,
+			struct store_timeline_entry **ret_entries,
+			size_t *ret_n)
+{
+	sqlite3_stmt *stmt = stmt_get(store, INC_TIMELINE_LIST);
+
+	store_bind_text(stmt, 1, dedup_key);
+	sqlite3_bind_int64(stmt, 2, (sqlite3_int64)max);
+	return collect(stmt, sizeof(**ret_entries), timeline_read,
+		       timeline_release, (void **)ret_entries, ret_n);
 }
 
 int store_escalation_stats(struct store *store, size_t n_levels,

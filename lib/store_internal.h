@@ -33,6 +33,13 @@ int store_bind_text(sqlite3_stmt *stmt, int index, const char *text);
 
 char *store_column_strdup(sqlite3_stmt *stmt, int index);
 
+/*
+ * Reads the eleven columns of an outbox row, from column 0: id, kind,
+ * order_key, target, action, body, detail, created_ms, attempts,
+ * next_attempt_ms, last_error.
+ */
+int store_outbox_row_read(sqlite3_stmt *stmt, struct store_outbox_row *row);
+
 /* Prepares and finalizes the statements of store_incident.c. */
 int store_incident_prepare(struct store *store);
 void store_incident_finalize(struct store *store);

@@ -76,7 +76,7 @@ static int setup(void **state)
 	struct diskfull *t = calloc(1, sizeof(*t));
 
 	*state = t;
-	if (!t || scenario_prepare(&t->s) < 0 || prepare_state_dir(t) < 0 ||
+	if (!t || scenario_init(&t->s) < 0 || prepare_state_dir(t) < 0 ||
 	    harness_write_standard_config(&t->s.h, fakepd_url(t->s.pd),
 					  SCENARIO_AS_OF, "") < 0 ||
 	    harness_start(&t->s.h) < 0)

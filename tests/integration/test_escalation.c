@@ -19,8 +19,10 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <sqlite3.h>
 
 #include "scenario.h"
+#include "store.h"
 
 #define MIN (60 * 1000LL)
 #define WEBHOOK                                                                \
@@ -96,7 +98,9 @@ static void wait_count(struct scenario *s, const char *routing_key,
 	int64_t deadline = harness_mono_ms() + 10000;
 
 	while (count(s, routing_key, action, name) < want) {
-		assert_true(harness_mono_ms() < deadline);
+		if (harness_mono_ms() >= deadline)
+			fail_msg("no %s to %.12s for %s",
+				 action ? action : "event", routing_key, name);
 		fakepd_wait(s->pd, fakepd_count(s->pd) + 1, 50);
 	}
 }
@@ -301,7 +305,11 @@ static void test_restart_catches_up_once(void **state)
 	wait_count(s, HARNESS_KEY_VP, "trigger", "crit-e", 1);
 	settle(s);
 	assert_int_equal(count(s, HARNESS_KEY_SECONDARY, NULL, "crit-e"), 1);
-	assert_true(harness_log_wait(&s->h, "event=escalation.fired", 1000));
+	assert_true(harness_log_wait(
+		&s->h, "event=escalation.catch_up steps=1 late_ms=60000 ",
+		1000));
+	assert_true(harness_log_wait(
+		&s->h, "level=2 target=secondary late_ms=60000\n", 1000));
 }
 
 /* Acknowledged, then OK at once: resolved at every level paged. */
@@ -354,23 +362,98 @@ static void test_ok_then_ack(void **state)
 			 1);
 }
 
-/* The wall clock stepped back an hour mid-escalation. */
-static void test_clock_back_fires_nothing_twice(void **state)
+static void step_wall(struct scenario *s, int64_t step_ms)
+{
+	char line[96];
+
+	assert_int_equal(scenario_step_wall(s, step_ms), 0);
+	snprintf(line, sizeof(line), "event=clock.wall_stepped step_ms=%lld ",
+		 (long long)step_ms);
+	assert_true(harness_log_wait(&s->h, line, 5000));
+}
+
+/*
+ * The wall clock stepped back an hour mid-escalation: every step still
+ * fires when its delay has elapsed, and once.
+ */
+static void test_wall_stepped_back_fires_on_time_once(void **state)
 {
 	struct scenario *s = *state;
 
 	raise_alarm(s, "crit-h", "ALARM", 0);
-	at(s, 20 * MIN);
-	wait_count(s, HARNESS_KEY_SECONDARY, "trigger", "crit-h", 1);
+	wait_count(s, HARNESS_KEY_PRIMARY, "trigger", "crit-h", 1);
 
-	at(s, 20 * MIN - 60 * MIN);
-	at(s, 20 * MIN);
+	at(s, 5 * MIN);
+	step_wall(s, -60 * MIN);
+	at(s, 15 * MIN);
+	wait_count(s, HARNESS_KEY_SECONDARY, "trigger", "crit-h", 1);
+	assert_true(harness_log_wait(
+		&s->h, "level=2 target=secondary late_ms=0\n", 1000));
+
 	at(s, 30 * MIN);
 	wait_count(s, HARNESS_KEY_MANAGER, "trigger", "crit-h", 1);
+	wait_count(s, HARNESS_KEY_VP, "trigger", "crit-h", 1);
+
+	at(s, 90 * MIN);
 	settle(s);
+	assert_int_equal(count(s, HARNESS_KEY_PRIMARY, NULL, "crit-h"), 1);
 	assert_int_equal(count(s, HARNESS_KEY_SECONDARY, NULL, "crit-h"), 1);
 	assert_int_equal(count(s, HARNESS_KEY_MANAGER, NULL, "crit-h"), 1);
 	assert_int_equal(count(s, HARNESS_KEY_VP, NULL, "crit-h"), 1);
+	assert_true(harness_metric(
+			    &s->h,
+			    "alertbridge_escalation_steps_fired_total") == 3);
+}
+
+/*
+ * The wall clock stepped forward an hour: nothing fires before its
+ * delay has elapsed. A restart then takes the stepped clock, the best
+ * it has, and fires what that makes due as a catch-up.
+ */
+static void test_wall_stepped_forward_fires_nothing_early(void **state)
+{
+	struct scenario *s = *state;
+
+	/* A witness a minute older, whose secondary falls due first. */
+	at(s, -1 * MIN);
+	raise_alarm(s, "crit-w", "ALARM", -1 * MIN);
+	at(s, 0);
+	raise_alarm(s, "crit-m", "ALARM", 0);
+	wait_count(s, HARNESS_KEY_PRIMARY, "trigger", "crit-m", 1);
+
+	at(s, 5 * MIN);
+	step_wall(s, 60 * MIN);
+	at(s, 14 * MIN);
+	wait_count(s, HARNESS_KEY_SECONDARY, "trigger", "crit-w", 1);
+
+	/* By the time the witness fired, nothing else had. */
+	assert_true(harness_metric(
+			    &s->h,
+			    "alertbridge_escalation_steps_fired_total") == 1);
+	assert_int_equal(count(s, HARNESS_KEY_SECONDARY, NULL, "crit-m"), 0);
+
+	at(s, 15 * MIN);
+	wait_count(s, HARNESS_KEY_SECONDARY, "trigger", "crit-m", 1);
+	assert_true(harness_log_wait(
+		&s->h, "level=2 target=secondary late_ms=0\n", 1000));
+	assert_int_equal(count(s, HARNESS_KEY_MANAGER, NULL, "crit-m"), 0);
+
+	/* Restarted: its clock is now an hour ahead of the time elapsed. */
+	assert_int_equal(harness_stop(&s->h), 0);
+	assert_int_equal(harness_start(&s->h), 0);
+	wait_count(s, HARNESS_KEY_MANAGER, "trigger", "crit-m", 1);
+	wait_count(s, HARNESS_KEY_VP, "trigger", "crit-m", 1);
+	wait_count(s, HARNESS_KEY_MANAGER, "trigger", "crit-w", 1);
+	wait_count(s, HARNESS_KEY_VP, "trigger", "crit-w", 1);
+	assert_true(harness_log_wait(
+		&s->h, "event=escalation.catch_up steps=4 late_ms=2760000 ",
+		5000));
+
+	at(s, 90 * MIN);
+	settle(s);
+	assert_int_equal(count(s, HARNESS_KEY_SECONDARY, NULL, "crit-m"), 1);
+	assert_int_equal(count(s, HARNESS_KEY_MANAGER, NULL, "crit-m"), 1);
+	assert_int_equal(count(s, HARNESS_KEY_VP, NULL, "crit-w"), 1);
 }
 
 /* Muted, OK during the mute, mute ends: the resolve went out. */
@@ -448,10 +531,26 @@ static void test_api_lists_and_needs_token(void **state)
 	assert_string_equal(json_string_value(json_object_get(
 				    json_array_get(list, 0), "next_deadline")),
 			    "2022-09-25T19:06:00.000Z");
+	assert_int_equal(json_integer_value(json_object_get(
+				 json_array_get(list, 0), "level")),
+			 1);
+	json_decref(list);
+
+	/* The secondary paged: the incident has reached level 2. */
+	at(s, 15 * MIN);
+	wait_count(s, HARNESS_KEY_SECONDARY, "trigger", "crit-i", 1);
+	assert_int_equal(harness_get_auth(&s->h, "/api/incidents",
+					  HARNESS_API_TOKEN, &r),
+			 0);
+	list = json_loads(r.body, 0, NULL);
+	assert_int_equal(json_integer_value(json_object_get(
+				 json_array_get(list, 0), "level")),
+			 2);
 	json_decref(list);
 
 	assert_int_equal(api(s, "crit-i", "resolve", &r), 200);
 	wait_count(s, HARNESS_KEY_PRIMARY, "resolve", "crit-i", 1);
+	wait_count(s, HARNESS_KEY_SECONDARY, "resolve", "crit-i", 1);
 }
 
 /* Silences through the API: set, listed, holding, lifted. */
@@ -512,6 +611,19 @@ static char *replace_line(char *text, const char *from, const char *to)
 	return out;
 }
 
+static void write_credential(const char *dir, const char *name, const char *key)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	if (f) {
+		fprintf(f, "%s\n", key);
+		fclose(f);
+	}
+}
+
 static int setup_example(void **state)
 {
 	struct scenario *s = calloc(1, sizeof(*s));
@@ -546,10 +658,12 @@ static int setup_example(void **state)
 	fclose(f);
 	free(yaml);
 
-	setenv("ALERTBRIDGE_KEY_PRIMARY", HARNESS_KEY_PRIMARY, 1);
-	setenv("ALERTBRIDGE_KEY_SECONDARY", HARNESS_KEY_SECONDARY, 1);
-	setenv("ALERTBRIDGE_KEY_ENGINEERING_MANAGER", HARNESS_KEY_MANAGER, 1);
-	setenv("ALERTBRIDGE_KEY_VP", HARNESS_KEY_VP, 1);
+	/* The example names its keys as systemd credentials. */
+	write_credential(s->h.dir, "primary", HARNESS_KEY_PRIMARY);
+	write_credential(s->h.dir, "secondary", HARNESS_KEY_SECONDARY);
+	write_credential(s->h.dir, "engineering_manager", HARNESS_KEY_MANAGER);
+	write_credential(s->h.dir, "vp", HARNESS_KEY_VP);
+	setenv("CREDENTIALS_DIRECTORY", s->h.dir, 1);
 	return harness_start(&s->h) == 0 ? 0 : -1;
 }
 
@@ -611,6 +725,121 @@ static void test_unacknowledged_resumes(void **state)
 	assert_non_null(strstr(r.body, "ignored"));
 }
 
+/* The incident's timeline, "what" after "what", space-separated. */
+static void timeline(struct scenario *s, const char *name, char *out,
+		     size_t size)
+{
+	char path[256];
+	char key[256];
+	sqlite3_stmt *stmt = NULL;
+	sqlite3 *db = NULL;
+
+	scenario_dedup_key(name, key);
+	snprintf(path, sizeof(path), "%s/%s", s->h.state_dir, STORE_FILE_NAME);
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "SELECT what FROM timeline"
+					    " WHERE dedup_key = ?1 ORDER BY id",
+					    -1, &stmt, NULL),
+			 SQLITE_OK);
+	sqlite3_bind_text(stmt, 1, key, -1, SQLITE_TRANSIENT);
+	out[0] = '\0';
+	while (sqlite3_step(stmt) == SQLITE_ROW)
+		snprintf(out + strlen(out), size - strlen(out), "%s%s",
+			 out[0] ? " " : "", sqlite3_column_text(stmt, 0));
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+}
+
+/* Resolved at PagerDuty: resolves sent to every level, chain stopped. */
+static void test_webhook_resolved_stops_everything(void **state)
+{
+	struct scenario *s = *state;
+	struct harness_response r;
+
+	raise_alarm(s, "crit-n", "ALARM", 0);
+	at(s, 16 * MIN);
+	wait_count(s, HARNESS_KEY_SECONDARY, "trigger", "crit-n", 1);
+
+	assert_int_equal(webhook(s, "incident.resolved", "crit-n", "wh-10",
+				 HARNESS_WEBHOOK_SECRET, &r),
+			 200);
+	assert_string_equal(r.body, "resolve\n");
+	wait_count(s, HARNESS_KEY_PRIMARY, "resolve", "crit-n", 1);
+	wait_count(s, HARNESS_KEY_SECONDARY, "resolve", "crit-n", 1);
+
+	at(s, 90 * MIN);
+	settle(s);
+	assert_int_equal(count(s, HARNESS_KEY_MANAGER, NULL, "crit-n"), 0);
+	assert_int_equal(count(s, HARNESS_KEY_VP, NULL, "crit-n"), 0);
+	assert_int_equal(count(s, HARNESS_KEY_PRIMARY, "resolve", "crit-n"), 1);
+	assert_int_equal(count(s, HARNESS_KEY_SECONDARY, "resolve", "crit-n"),
+			 1);
+
+	/* A copy of the ALARM that was resolved by hand pages nobody. */
+	raise_alarm(s, "crit-n", "ALARM", 0);
+	assert_true(harness_log_wait(&s->h, "why=repeated", 5000));
+	settle(s);
+	assert_int_equal(count(s, HARNESS_KEY_PRIMARY, "trigger", "crit-n"), 1);
+}
+
+/*
+ * Reopened at PagerDuty after a resolve there: open again, the primary
+ * paged again with the incident's own dedup_key, the chain counted from
+ * the reopening.
+ */
+static void test_webhook_reopened_starts_over(void **state)
+{
+	struct scenario *s = *state;
+	struct harness_response r;
+	char text[512];
+	char key[256];
+	json_t *event;
+
+	raise_alarm(s, "crit-o", "ALARM", 0);
+	at(s, 16 * MIN);
+	wait_count(s, HARNESS_KEY_SECONDARY, "trigger", "crit-o", 1);
+	assert_int_equal(webhook(s, "incident.resolved", "crit-o", "wh-11",
+				 HARNESS_WEBHOOK_SECRET, &r),
+			 200);
+	wait_count(s, HARNESS_KEY_SECONDARY, "resolve", "crit-o", 1);
+
+	at(s, 20 * MIN);
+	assert_int_equal(webhook(s, "incident.reopened", "crit-o", "wh-12",
+				 HARNESS_WEBHOOK_SECRET, &r),
+			 200);
+	assert_string_equal(r.body, "reopen\n");
+	wait_count(s, HARNESS_KEY_PRIMARY, "trigger", "crit-o", 2);
+	event = fakepd_request(s->pd, fakepd_count(s->pd) - 1);
+	scenario_dedup_key("crit-o", key);
+	assert_string_equal(field(event, "dedup_key"), key);
+	json_decref(event);
+
+	/* Open and not acknowledged: another reopen changes nothing. */
+	assert_int_equal(webhook(s, "incident.reopened", "crit-o", "wh-13",
+				 HARNESS_WEBHOOK_SECRET, &r),
+			 200);
+	assert_non_null(strstr(r.body, "ignored"));
+
+	/* Fifteen minutes after the reopening, not after the trigger. */
+	at(s, 35 * MIN);
+	wait_count(s, HARNESS_KEY_SECONDARY, "trigger", "crit-o", 2);
+	assert_int_equal(count(s, HARNESS_KEY_MANAGER, NULL, "crit-o"), 0);
+	at(s, 50 * MIN);
+	wait_count(s, HARNESS_KEY_MANAGER, "trigger", "crit-o", 1);
+	wait_count(s, HARNESS_KEY_VP, "trigger", "crit-o", 1);
+	at(s, 120 * MIN);
+	settle(s);
+	assert_int_equal(count(s, HARNESS_KEY_PRIMARY, "trigger", "crit-o"), 2);
+	assert_int_equal(count(s, HARNESS_KEY_SECONDARY, "trigger", "crit-o"),
+			 2);
+
+	timeline(s, "crit-o", text, sizeof(text));
+	assert_string_equal(text, "paged paged resolved reopened paged paged"
+				  " paged paged");
+}
+
 /* Runs the alertbridge binary with args; its exit status, output in out. */
 static int run_cli(struct scenario *s, const char *args, char *out, size_t size)
 {
@@ -627,11 +856,27 @@ static int run_cli(struct scenario *s, const char *args, char *out, size_t size)
 	return WEXITSTATUS(pclose(p));
 }
 
+/* The status, escalation and level columns of key's line in out. */
+static void listed(const char *out, const char *key, char *status,
+		   char *escalation, char *level)
+{
+	const char *line = strstr(out, key);
+
+	assert_non_null(line);
+	while (line > out && line[-1] != '\n')
+		line--;
+	assert_int_equal(
+		sscanf(line, "%15s %15s %15s", status, escalation, level), 3);
+}
+
 /* The command line: list, then acknowledge through the API. */
 static void test_cli_lists_and_acknowledges(void **state)
 {
 	struct scenario *s = *state;
 	char out[4096] = "";
+	char escalation[16];
+	char status[16];
+	char level[16];
 	char key[256];
 	char args[400];
 
@@ -640,8 +885,11 @@ static void test_cli_lists_and_acknowledges(void **state)
 	scenario_dedup_key("crit-j", key);
 
 	assert_int_equal(run_cli(s, "incidents", out, sizeof(out)), 0);
-	assert_non_null(strstr(out, key));
-	assert_non_null(strstr(out, "running"));
+	assert_non_null(strstr(out, "STATUS     ESCALATION    LEVEL"));
+	listed(out, key, status, escalation, level);
+	assert_string_equal(status, "triggered");
+	assert_string_equal(escalation, "running");
+	assert_string_equal(level, "1");
 	assert_non_null(strstr(out, "2022-09-25T19:06:00.000Z"));
 
 	snprintf(args, sizeof(args), "ack '%s'", key);
@@ -685,7 +933,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ok_then_ack, setup,
 						scenario_teardown),
 		cmocka_unit_test_setup_teardown(
-			test_clock_back_fires_nothing_twice, setup,
+			test_wall_stepped_back_fires_on_time_once, setup,
+			scenario_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_wall_stepped_forward_fires_nothing_early, setup,
 			scenario_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_silence_never_holds_a_resolve, setup_silenced,
@@ -704,6 +955,12 @@ int main(void)
 			scenario_teardown),
 		cmocka_unit_test_setup_teardown(test_unacknowledged_resumes,
 						setup, scenario_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_webhook_resolved_stops_everything, setup,
+			scenario_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_webhook_reopened_starts_over, setup,
+			scenario_teardown),
 	};
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);

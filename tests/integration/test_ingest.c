@@ -250,6 +250,7 @@ static void test_bad_inputs(void **state)
 	const char *mismatch[] = {"x-amz-sns-message-type: "
 				  "SubscriptionConfirmation",
 				  NULL};
+	const char *xml_type[] = {"Content-Type: application/xml", NULL};
 	char *big = malloc(600 * 1024 + 1);
 	char *body;
 	json_t *env;
@@ -270,6 +271,16 @@ static void test_bad_inputs(void **state)
 				   "hi", 2);
 	assert_int_equal(post(s, body, &r), 403);
 	assert_non_null(strstr(r.body, "allow-list"));
+	free(body);
+
+	/* A content type SNS never sends: refused unread, and counted. */
+	body = signed_notification(s, "type-1", SCENARIO_TOPIC, "hi", 2);
+	assert_int_equal(
+		harness_post(&s->h, "/sns", body, strlen(body), xml_type, &r),
+		0);
+	assert_int_equal(r.status, 415);
+	assert_true(harness_metric(&s->h, "alertbridge_sns_rejected_total"
+					  "{reason=\"content_type\"}") == 1);
 	free(body);
 
 	/* Headers that disagree with the body. */
@@ -409,6 +420,92 @@ static void test_testing_settings_need_flag(void **state)
 		harness_log_wait(&s->h, "event=config.testing_settings", 1000));
 }
 
+/* The value of the line "  name: value" in out (free() it). */
+static char *output_field(const char *out, const char *name)
+{
+	char prefix[64];
+	const char *at;
+
+	snprintf(prefix, sizeof(prefix), "\n  %s: ", name);
+	at = strstr(out, prefix);
+	assert_non_null(at);
+	at += strlen(prefix);
+	return strndup(at, strcspn(at, "\n"));
+}
+
+/*
+ * check-config --message on the repository's real signed alarm, with
+ * the demo configuration the README points at: its route, dedup_key and
+ * the runbook's GhostLine payload.
+ */
+static void test_check_config_explains_real_alarm(void **state)
+{
+	static char out[16384];
+	char cmd[1024];
+	json_t *payload;
+	json_t *details;
+	size_t len = 0;
+	char *value;
+	FILE *p;
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd),
+		 "%s check-config -c %s/config/demo-fixture.yaml --message %s"
+		 " 2>&1",
+		 harness_binary(), SOURCE_DIR, REAL_ALARM);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	while (len + 1 < sizeof(out) &&
+	       fgets(out + len, (int)(sizeof(out) - len), p))
+		len = strlen(out);
+	assert_int_equal(pclose(p), 0);
+
+	assert_non_null(strstr(out, "\nconfiguration OK\n"));
+	value = output_field(out, "route");
+	assert_string_equal(value, "default");
+	free(value);
+	value = output_field(out, "target");
+	assert_string_equal(value, "primary");
+	free(value);
+	value = output_field(out, "state");
+	assert_string_equal(value, "ALARM");
+	free(value);
+	value = output_field(out, "dedup_key");
+	assert_string_equal(value, ALARM_ARN);
+	free(value);
+
+	value = output_field(out, "payload");
+	payload = json_loads(value, 0, NULL);
+	free(value);
+	assert_non_null(payload);
+	details = json_object_get(payload, "custom_details");
+	assert_string_equal(
+		json_string_value(json_object_get(payload, "summary")),
+		"GhostLine Alert: Test alarm");
+	assert_string_equal(
+		json_string_value(json_object_get(payload, "source")),
+		"aws-cloudwatch");
+	assert_string_equal(
+		json_string_value(json_object_get(payload, "severity")),
+		"critical");
+	assert_string_equal(
+		json_string_value(json_object_get(details, "environment")),
+		"production");
+	assert_string_equal(
+		json_string_value(json_object_get(details, "region")),
+		"ca-central-1");
+	assert_string_equal(
+		json_string_value(json_object_get(details, "metric")),
+		"ConcurrentExecutions");
+	assert_string_equal(
+		json_string_value(json_object_get(details, "value")), "6.0");
+	json_decref(payload);
+
+	/* The routing key shows as its fingerprint only. */
+	assert_null(strstr(out, "demo0000000000000000000000000000"));
+	assert_non_null(strstr(out, "  primary                key "));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -432,6 +529,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_testing_settings_need_flag,
 						scenario_setup,
 						scenario_teardown),
+		cmocka_unit_test(test_check_config_explains_real_alarm),
 	};
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);

@@ -28,6 +28,7 @@
 struct record {
 	json_t *body;
 	unsigned int status;
+	int64_t received_ms;
 };
 
 struct fakepd {
@@ -40,6 +41,7 @@ struct fakepd {
 	struct record *records;
 	size_t n_records;
 	size_t n_accepted;
+	volatile bool retry_after_as_date;
 	volatile bool stopping;
 };
 
@@ -66,6 +68,20 @@ static void sleep_ms(struct fakepd *pd, int ms)
 	}
 }
 
+/* Retry-After: delta-seconds, or the HTTP-date (IMF-fixdate) they make. */
+static void retry_after(struct fakepd *pd, int seconds, char *out, size_t size)
+{
+	time_t when = time(NULL) + seconds;
+	struct tm tm;
+
+	if (!pd->retry_after_as_date) {
+		snprintf(out, size, "%d", seconds);
+		return;
+	}
+	gmtime_r(&when, &tm);
+	strftime(out, size, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				  const char *url, const char *method,
 				  const char *version, const char *data,
@@ -77,7 +93,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	struct MHD_Response *response;
 	const char *text;
 	enum MHD_Result ret;
-	char retry[16];
+	char retry[64];
 	json_t *body;
 	size_t slot;
 
@@ -103,6 +119,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	slot = pd->n_records;
 	if (slot < FAKEPD_MAX_RECORDS) {
 		pd->records[slot].body = body;
+		pd->records[slot].received_ms = harness_mono_ms();
 		pd->n_records++;
 		body = NULL;
 	}
@@ -138,7 +155,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 						   MHD_RESPMEM_PERSISTENT);
 	MHD_add_response_header(response, "Content-Type", "application/json");
 	if (answer.retry_after_s >= 0) {
-		snprintf(retry, sizeof(retry), "%d", answer.retry_after_s);
+		retry_after(pd, answer.retry_after_s, retry, sizeof(retry));
 		MHD_add_response_header(response, "Retry-After", retry);
 	}
 	ret = MHD_queue_response(conn, answer.status, response);
@@ -255,6 +272,22 @@ json_t *fakepd_request(struct fakepd *pd, size_t i)
 		body = json_incref(pd->records[i].body);
 	pthread_mutex_unlock(&pd->lock);
 	return body;
+}
+
+int64_t fakepd_received_ms(struct fakepd *pd, size_t i)
+{
+	int64_t ms = -1;
+
+	pthread_mutex_lock(&pd->lock);
+	if (i < pd->n_records)
+		ms = pd->records[i].received_ms;
+	pthread_mutex_unlock(&pd->lock);
+	return ms;
+}
+
+void fakepd_retry_after_as_date(struct fakepd *pd, bool as_date)
+{
+	pd->retry_after_as_date = as_date;
 }
 
 unsigned int fakepd_status(struct fakepd *pd, size_t i)

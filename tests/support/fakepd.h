@@ -6,6 +6,7 @@
 #ifndef ALERTBRIDGE_FAKEPD_H
 #define ALERTBRIDGE_FAKEPD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,6 +42,15 @@ size_t fakepd_accepted(struct fakepd *pd);
 
 /* A new reference to request i's body as JSON (NULL if not JSON). */
 json_t *fakepd_request(struct fakepd *pd, size_t i);
+
+/* When request i arrived, on harness_mono_ms()'s clock (-1: none). */
+int64_t fakepd_received_ms(struct fakepd *pd, size_t i);
+
+/*
+ * From now on a Retry-After goes out as an HTTP-date, retry_after_s
+ * seconds after the moment of the answer, instead of delta-seconds.
+ */
+void fakepd_retry_after_as_date(struct fakepd *pd, bool as_date);
 
 /* The status request i was answered with (0 while unanswered). */
 unsigned int fakepd_status(struct fakepd *pd, size_t i);

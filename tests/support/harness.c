@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -160,11 +161,16 @@ static const char standard_routing[] =
 	"  severity: error\n"
 	"  template: ghostline\n";
 
+/* Pacing and retries of the standard configurations: fast. */
+#define STANDARD_DELIVERY                                                      \
+	"  rate_per_minute: 6000\n"                                            \
+	"  retry: {initial: 100ms, max: 1s, deadline: 1h}\n"
+
 /*
  * Everything the test configurations share; sns_certs says where
  * certificates come from, routing holds targets, routes (and policies),
- * pagerduty more keys of that section, and testing is the body of the
- * testing: section.
+ * pagerduty more keys of that section (STANDARD_DELIVERY's at least),
+ * and testing is the body of the testing: section.
  */
 static int write_test_config(struct harness *h, const char *events_url,
 			     const char *sns_certs, const char *routing,
@@ -186,8 +192,6 @@ static int write_test_config(struct harness *h, const char *events_url,
 		"pagerduty:\n"
 		"  events_url: %s\n"
 		"  timeout: 2s\n"
-		"  rate_per_minute: 6000\n"
-		"  retry: {initial: 100ms, max: 1s, deadline: 1h}\n"
 		"%s"
 		"templates:\n"
 		"  ghostline:\n"
@@ -215,8 +219,27 @@ int harness_write_standard_config(struct harness *h, const char *events_url,
 	snprintf(certs, sizeof(certs), "  cert_dir: %s\n  cert_fetch: false\n",
 		 h->cert_dir);
 	snprintf(testing, sizeof(testing), "  as_of: %s\n", as_of);
-	return write_test_config(h, events_url, certs, standard_routing, "",
-				 testing, extra);
+	return write_test_config(h, events_url, certs, standard_routing,
+				 STANDARD_DELIVERY, testing, extra);
+}
+
+int harness_write_delivery_config(struct harness *h, const char *events_url,
+				  const char *as_of, const char *clock_file,
+				  const char *delivery, const char *routing)
+{
+	char certs[256];
+	char testing[256];
+
+	snprintf(certs, sizeof(certs), "  cert_dir: %s\n  cert_fetch: false\n",
+		 h->cert_dir);
+	if (snprintf(testing, sizeof(testing), "  as_of: %s\n%s%s%s", as_of,
+		     clock_file ? "  clock_file: " : "",
+		     clock_file ? clock_file : "",
+		     clock_file ? "\n" : "") >= (int)sizeof(testing))
+		return -ENAMETOOLONG;
+	return write_test_config(h, events_url, certs,
+				 routing ? routing : standard_routing, delivery,
+				 testing, "");
 }
 
 int harness_write_fetch_config(struct harness *h, const char *events_url,
@@ -230,7 +253,8 @@ int harness_write_fetch_config(struct harness *h, const char *events_url,
 		     connect_to) >= (int)sizeof(testing))
 		return -ENAMETOOLONG;
 	return write_test_config(h, events_url, "  cert_fetch: true\n",
-				 standard_routing, "", testing, extra);
+				 standard_routing, STANDARD_DELIVERY, testing,
+				 extra);
 }
 
 static pid_t spawn(struct harness *h, const char *port_file,
@@ -361,6 +385,14 @@ static size_t on_body(char *data, size_t size, size_t n, void *userdata)
 	return size * n;
 }
 
+static bool has_content_type(const char *const *headers)
+{
+	for (; headers && *headers; headers++)
+		if (strncasecmp(*headers, "Content-Type:", 13) == 0)
+			return true;
+	return false;
+}
+
 static int request(struct harness *h, const char *path, const char *body,
 		   size_t len, const char *const *headers,
 		   struct harness_response *ret)
@@ -382,9 +414,10 @@ static int request(struct harness *h, const char *path, const char *body,
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, ret);
 
-	if (body) {
+	if (body && !has_content_type(headers))
 		list = curl_slist_append(list, "Content-Type: text/plain;"
 					       " charset=UTF-8");
+	if (body) {
 		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
 				 (curl_off_t)len);
@@ -515,8 +548,9 @@ int harness_write_escalation_config(struct harness *h, const char *events_url,
 
 	snprintf(certs, sizeof(certs), "  cert_dir: %s\n  cert_fetch: false\n",
 		 h->cert_dir);
-	if (snprintf(testing, sizeof(testing), "  clock_file: %s\n",
-		     clock_file) >= (int)sizeof(testing))
+	if (snprintf(testing, sizeof(testing),
+		     "  clock_file: %s\n  wall_offset_file: %s.wall\n",
+		     clock_file, clock_file) >= (int)sizeof(testing))
 		return -ENAMETOOLONG;
 	return write_test_config(
 		h, events_url, certs,
@@ -544,6 +578,7 @@ int harness_write_escalation_config(struct harness *h, const char *events_url,
 		"  severity: critical\n"
 		"  template: ghostline\n"
 		"api: {token: " HARNESS_API_TOKEN "}\n",
-		"  webhook_secret: " HARNESS_WEBHOOK_SECRET "\n", testing,
-		extra);
+		STANDARD_DELIVERY "  webhook_secret: " HARNESS_WEBHOOK_SECRET
+				  "\n",
+		testing, extra);
 }

@@ -49,6 +49,16 @@ int harness_write_config(struct harness *h, const char *fmt, ...)
 int harness_write_standard_config(struct harness *h, const char *events_url,
 				  const char *as_of, const char *extra);
 
+/*
+ * The standard configuration with the pagerduty section's pacing and
+ * retries (rate_per_minute, retry) from delivery, its targets and
+ * routes from routing (NULL: the standard ones), and the clock read
+ * from clock_file (NULL: the system's).
+ */
+int harness_write_delivery_config(struct harness *h, const char *events_url,
+				  const char *as_of, const char *clock_file,
+				  const char *delivery, const char *routing);
+
 /* Starts `alertbridge serve` and waits (polling) until it listens. */
 int harness_start(struct harness *h);
 
@@ -71,7 +81,10 @@ struct harness_response {
 	char body[4096];
 };
 
-/* POSTs body to path with optional extra header lines (NULL-ended). */
+/*
+ * POSTs body to path with optional extra header lines (NULL-ended); the
+ * Content-Type is SNS's text/plain unless a header line gives one.
+ */
 int harness_post(struct harness *h, const char *path, const char *body,
 		 size_t len, const char *const *headers,
 		 struct harness_response *ret);
@@ -105,8 +118,9 @@ void harness_pause_ms(int ms);
  * The runbook's escalation: targets primary, secondary,
  * engineering_manager and vp; policy runbook (0, 15, 30, 30 minutes, the
  * VP for critical only); alarms named warn-* at warning, the rest
- * critical; the webhook secret and API token above; the clock read
- * from clock_file.
+ * critical; the webhook secret and API token above; the time elapsed
+ * read from clock_file, the wall clock stepped away from it by the
+ * seconds in clock_file.wall (none while that file is absent).
  */
 int harness_write_escalation_config(struct harness *h, const char *events_url,
 				    const char *clock_file, const char *extra);

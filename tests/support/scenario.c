@@ -10,10 +10,12 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "timeutil.h"
 
-int scenario_prepare(struct scenario *s)
+int scenario_init(struct scenario *s)
 {
 	int r;
 
@@ -35,20 +37,27 @@ int scenario_prepare(struct scenario *s)
 	return testkey_write_cert(s->key, s->h.cert_dir, SCENARIO_CERT);
 }
 
-int scenario_start(struct scenario *s, const char *extra_yaml)
+int scenario_prepare(struct scenario *s, const char *extra_yaml)
 {
-	int r = scenario_prepare(s);
+	int r = scenario_init(s);
 
 	if (r == 0)
 		r = harness_write_standard_config(&s->h, fakepd_url(s->pd),
 						  SCENARIO_AS_OF,
 						  extra_yaml ? extra_yaml : "");
+	return r;
+}
+
+int scenario_start(struct scenario *s, const char *extra_yaml)
+{
+	int r = scenario_prepare(s, extra_yaml);
+
 	return r < 0 ? r : harness_start(&s->h);
 }
 
 int scenario_prepare_clocked(struct scenario *s)
 {
-	int r = scenario_prepare(s);
+	int r = scenario_init(s);
 
 	if (r < 0)
 		return r;
@@ -68,22 +77,38 @@ int scenario_start_escalation(struct scenario *s, const char *extra_yaml)
 	return r < 0 ? r : harness_start(&s->h);
 }
 
-int scenario_set_clock(struct scenario *s, int64_t offset_ms)
+/* Written aside and renamed, so the daemon never reads half. */
+static int replace_file(const char *path, const char *text)
 {
-	char tmp[sizeof(s->clock_file) + 8];
-	char text[32];
+	char tmp[256];
 	FILE *f;
 
-	/* Written aside and renamed, so the daemon never reads half. */
-	timeutil_format(s->as_of_ms + offset_ms, text);
-	snprintf(tmp, sizeof(tmp), "%s.new", s->clock_file);
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
 	f = fopen(tmp, "w");
 	if (!f)
 		return -errno;
 	fprintf(f, "%s\n", text);
-	if (fclose(f) != 0 || rename(tmp, s->clock_file) < 0)
+	if (fclose(f) != 0 || rename(tmp, path) < 0)
 		return -EIO;
 	return 0;
+}
+
+int scenario_set_clock(struct scenario *s, int64_t offset_ms)
+{
+	char text[32];
+
+	timeutil_format(s->as_of_ms + offset_ms, text);
+	return replace_file(s->clock_file, text);
+}
+
+int scenario_step_wall(struct scenario *s, int64_t step_ms)
+{
+	char path[sizeof(s->clock_file) + 8];
+	char text[32];
+
+	snprintf(path, sizeof(path), "%s.wall", s->clock_file);
+	snprintf(text, sizeof(text), "%lld", (long long)(step_ms / 1000));
+	return replace_file(path, text);
 }
 
 void scenario_finish(struct scenario *s)
@@ -189,4 +214,42 @@ void scenario_dedup_key(const char *name, char out[256])
 {
 	snprintf(out, 256, "arn:aws:cloudwatch:us-east-1:123456789012:alarm:%s",
 		 name);
+}
+
+long scenario_webhook(struct scenario *s, const char *event_type,
+		      const char *key, const char *webhook_id,
+		      const char *secret, struct harness_response *r)
+{
+	json_t *body = json_load_file(
+		FIXTURES_DIR
+		"/pagerduty/"
+		"pagerduty-webhook-v3-incident-priority_updated.json",
+		0, NULL);
+	json_t *event = json_object_get(body, "event");
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int mac_len = 0;
+	char header[160] = "X-PagerDuty-Signature: v1=";
+	char id_header[96];
+	const char *headers[3] = {header, id_header, NULL};
+	char *text;
+	int rc;
+
+	json_object_set_new(event, "event_type", json_string(event_type));
+	json_object_set_new(json_object_get(event, "data"), "incident_key",
+			    json_string(key));
+	text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	if (!text)
+		return -1;
+
+	HMAC(EVP_sha256(), secret, (int)strlen(secret),
+	     (const unsigned char *)text, strlen(text), mac, &mac_len);
+	for (unsigned int i = 0; i < mac_len; i++)
+		snprintf(header + strlen(header), 3, "%02x", mac[i]);
+	snprintf(id_header, sizeof(id_header), "X-Webhook-Id: %s", webhook_id);
+
+	rc = harness_post(&s->h, "/pagerduty/webhook", text, strlen(text),
+			  headers, r);
+	free(text);
+	return rc < 0 ? -1 : r->status;
 }

@@ -40,10 +40,14 @@ int scenario_teardown(void **state);
  * a configuration or a daemon: for a test that arranges more (a
  * filesystem for the state directory) before harness_start().
  */
-int scenario_prepare(struct scenario *s);
+int scenario_init(struct scenario *s);
 
 /* Sets everything up and starts the daemon; extra goes into the YAML. */
 int scenario_start(struct scenario *s, const char *extra_yaml);
+
+/* All of scenario_start() but the start, for a test that starts the
+ * daemon its own way. */
+int scenario_prepare(struct scenario *s, const char *extra_yaml);
 void scenario_finish(struct scenario *s);
 
 /*
@@ -60,8 +64,18 @@ int scenario_start_escalation(struct scenario *s, const char *extra_yaml);
  */
 int scenario_prepare_clocked(struct scenario *s);
 
-/* Sets the daemon's clock to the scenario's instant plus offset_ms. */
+/*
+ * Sets the time elapsed on the daemon's clock (what its monotonic clock
+ * measures) to the scenario's instant plus offset_ms; the wall clock
+ * moves with it.
+ */
 int scenario_set_clock(struct scenario *s, int64_t offset_ms);
+
+/*
+ * Steps the wall clock step_ms (whole seconds) away from the time
+ * elapsed, as NTP or a person setting the clock would; 0 undoes it.
+ */
+int scenario_step_wall(struct scenario *s, int64_t step_ms);
 
 /*
  * A CloudWatch alarm Message for an AWS/EC2 CPU alarm named name in
@@ -89,5 +103,15 @@ long scenario_post_id(struct scenario *s, const char *message_id,
 
 /* The dedup_key the daemon derives for alarm name. */
 void scenario_dedup_key(const char *name, char out[256]);
+
+/*
+ * Posts a PagerDuty Webhooks v3 delivery of event_type (such as
+ * "incident.acknowledged", by the fixture's agent "Tenex Engineer") for
+ * the incident with key, signed with secret, as X-Webhook-Id
+ * webhook_id. Returns the HTTP status (or -1); r gets the answer.
+ */
+long scenario_webhook(struct scenario *s, const char *event_type,
+		      const char *key, const char *webhook_id,
+		      const char *secret, struct harness_response *r);
 
 #endif

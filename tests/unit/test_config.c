@@ -59,18 +59,17 @@
 #define WEBHOOK_TEXT "whsec with spaces/+="
 #define API_TOKEN    "0123456789abcdefghij"
 
-static const char *const example_env[] = {
-	"ALERTBRIDGE_KEY_PRIMARY",
-	"ALERTBRIDGE_KEY_SECONDARY",
-	"ALERTBRIDGE_KEY_ENGINEERING_MANAGER",
-	"ALERTBRIDGE_KEY_VP",
+/* The credentials the example configuration names. */
+static const char *const example_credentials[] = {
+	"primary",
+	"secondary",
+	"engineering_manager",
+	"vp",
 };
 
 static int setup(void **state)
 {
 	setenv(KEY_ENV, KEY_A, 1);
-	for (size_t i = 0; i < ARRAY_SIZE(example_env); i++)
-		setenv(example_env[i], KEY_B, 1);
 	unsetenv("CREDENTIALS_DIRECTORY");
 	return 0;
 }
@@ -166,6 +165,53 @@ static void assert_no_secret(const struct config_diags *diags,
 	}
 }
 
+struct tmpdir {
+	char path[64];
+};
+
+static void tmpdir_make(struct tmpdir *dir)
+{
+	static const char prefix[] = "/tmp/test_config.";
+
+	/* mkdtemp() replaces the six trailing X. */
+	strcpy(dir->path, prefix);
+	memset(dir->path + strlen(prefix), 'X', 6);
+	dir->path[strlen(prefix) + 6] = '\0';
+	assert_non_null(mkdtemp(dir->path));
+}
+
+static void write_text(const char *dir, const char *name, const char *text)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void remove_text(const char *dir, const char *name)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	unlink(path);
+}
+
+/* A credentials directory holding KEY_B for every example target. */
+static struct tmpdir example_keys;
+
+static int setup_example(void **state)
+{
+	setup(state);
+	for (size_t i = 0; i < ARRAY_SIZE(example_credentials); i++)
+		write_text(example_keys.path, example_credentials[i], KEY_B);
+	setenv("CREDENTIALS_DIRECTORY", example_keys.path, 1);
+	return 0;
+}
+
 static void test_example_loads(void **state)
 {
 	static const char *const route_names[] = {
@@ -207,7 +253,8 @@ static void test_example_loads(void **state)
 	util_fingerprint(KEY_B, fingerprint);
 	for (size_t i = 0; i < config->n_targets; i++) {
 		assert_string_equal(config->targets[i].routing_key, KEY_B);
-		assert_string_equal(config->targets[i].key_source, "env");
+		assert_string_equal(config->targets[i].key_source,
+				    "credential");
 		assert_string_equal(config->targets[i].fingerprint,
 				    fingerprint);
 	}
@@ -279,16 +326,15 @@ static void test_example_without_keys(void **state)
 	struct config_diags errors = {0};
 	struct config *config = NULL;
 
-	unsetenv("ALERTBRIDGE_KEY_SECONDARY");
-	unsetenv("ALERTBRIDGE_KEY_VP");
+	remove_text(example_keys.path, "secondary");
+	remove_text(example_keys.path, "vp");
 	assert_int_equal(config_load_file(EXAMPLE, &config, &errors), -EINVAL);
 	assert_int_equal(errors.n, 2);
-	assert_non_null(
-		strstr(errors.v[0].message, "ALERTBRIDGE_KEY_SECONDARY"));
-	assert_non_null(strstr(errors.v[1].message, "ALERTBRIDGE_KEY_VP"));
+	assert_non_null(strstr(errors.v[0].message, "/secondary'"));
+	assert_non_null(strstr(errors.v[1].message, "/vp'"));
 	assert_string_equal(errors.v[0].file, EXAMPLE);
 	config_diags_release(&errors);
-	setup(state);
+	setup_example(state);
 }
 
 static void test_defaults(void **state)
@@ -751,41 +797,6 @@ static void test_key_errors_hide_key(void **state)
 			  3, 12, "has no routing key", NULL);
 }
 
-struct tmpdir {
-	char path[64];
-};
-
-static void tmpdir_make(struct tmpdir *dir)
-{
-	static const char prefix[] = "/tmp/test_config.";
-
-	/* mkdtemp() replaces the six trailing X. */
-	strcpy(dir->path, prefix);
-	memset(dir->path + strlen(prefix), 'X', 6);
-	dir->path[strlen(prefix) + 6] = '\0';
-	assert_non_null(mkdtemp(dir->path));
-}
-
-static void write_text(const char *dir, const char *name, const char *text)
-{
-	char path[256];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
-static void remove_text(const char *dir, const char *name)
-{
-	char path[256];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	unlink(path);
-}
-
 /* Relative paths are taken from the configuration file's directory. */
 static void test_key_from_file(void **state)
 {
@@ -874,8 +885,11 @@ static void test_key_from_credential(void **state)
 	struct config *config;
 	struct tmpdir dir;
 
+	/* Outside a unit, the packaged unit's own directory is tried. */
 	load_fail(text, &errors);
 	expect_diag(&errors, 3, 37, "$CREDENTIALS_DIRECTORY");
+	assert_non_null(strstr(errors.v[0].message,
+			       "'/etc/alertbridge/credentials/pd-primary'"));
 	config_diags_release(&errors);
 
 	tmpdir_make(&dir);
@@ -1644,14 +1658,25 @@ static void test_clock_file(void **state)
 
 	expect_only_error(BASE "testing: {clock_file: ''}\n", 8, 23,
 			  "'clock_file' in testing is empty", NULL);
+
+	config = load_ok(BASE "testing: {clock_file: /run/ab/now,"
+			      " wall_offset_file: /run/ab/step}\n");
+	assert_string_equal(config->testing_wall_offset_file, "/run/ab/step");
+	config_free(config);
+
+	expect_only_error(
+		BASE "testing: {wall_offset_file: /run/ab/step}\n", 8, 29,
+		"'wall_offset_file' in testing needs 'clock_file'", NULL);
 }
 
 int main(void)
 {
+	int failed;
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_example_loads, setup),
-		cmocka_unit_test_setup(test_example_embedded, setup),
-		cmocka_unit_test_setup(test_example_without_keys, setup),
+		cmocka_unit_test_setup(test_example_loads, setup_example),
+		cmocka_unit_test_setup(test_example_embedded, setup_example),
+		cmocka_unit_test_setup(test_example_without_keys,
+				       setup_example),
 		cmocka_unit_test_setup(test_defaults, setup),
 		cmocka_unit_test_setup(test_settings, setup),
 		cmocka_unit_test_setup(test_testing_section, setup),
@@ -1679,7 +1704,7 @@ int main(void)
 		cmocka_unit_test_setup(test_route_inheritance, setup),
 		cmocka_unit_test_setup(test_match_parsing, setup),
 		cmocka_unit_test_setup(test_load_file_errors, setup),
-		cmocka_unit_test_setup(test_example_runbook, setup),
+		cmocka_unit_test_setup(test_example_runbook, setup_example),
 		cmocka_unit_test_setup(test_policy_loads, setup),
 		cmocka_unit_test_setup(test_severity_names, setup),
 		cmocka_unit_test_setup(test_policy_step_errors, setup),
@@ -1694,5 +1719,15 @@ int main(void)
 		cmocka_unit_test_setup(test_clock_file, setup),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	snprintf(example_keys.path, sizeof(example_keys.path),
+		 "/tmp/test_config.XXXXXX");
+	if (!mkdtemp(example_keys.path))
+		return 1;
+
+	failed = cmocka_run_group_tests(tests, NULL, NULL);
+
+	for (size_t i = 0; i < ARRAY_SIZE(example_credentials); i++)
+		remove_text(example_keys.path, example_credentials[i]);
+	rmdir(example_keys.path);
+	return failed;
 }

@@ -88,6 +88,44 @@ static void test_stale_changes_nothing(void **state)
 	assert_int_equal(o.next.status, INCIDENT_STATUS_TRIGGERED);
 }
 
+/*
+ * Resolved by a person (the API or a PagerDuty webhook keeps the
+ * ALARM's time): a late copy of that ALARM must not page again; only
+ * a newer state change re-opens.
+ */
+static void test_repeated_change_never_reopens(void **state)
+{
+	struct outcome o;
+
+	(void)state;
+	o = decide(INCIDENT_STATUS_RESOLVED, 500, ALERT_STATE_ALARM, 500,
+		   false);
+	assert_int_equal(o.action, INCIDENT_ACTION_NONE);
+	assert_int_equal(o.next.status, INCIDENT_STATUS_RESOLVED);
+	assert_int_equal(o.next.changed_at_ms, 500);
+	assert_string_equal(o.why, "repeated");
+
+	o = decide(INCIDENT_STATUS_RESOLVED, 500, ALERT_STATE_NONE, 500, false);
+	assert_int_equal(o.action, INCIDENT_ACTION_NONE);
+
+	o = decide(INCIDENT_STATUS_RESOLVED, 500, ALERT_STATE_ALARM, 501,
+		   false);
+	assert_int_equal(o.action, INCIDENT_ACTION_TRIGGER);
+	assert_int_equal(o.next.status, INCIDENT_STATUS_TRIGGERED);
+
+	/* Reopened by a person after an OK: a copy of that OK keeps it
+	 * open. */
+	o = decide(INCIDENT_STATUS_TRIGGERED, 700, ALERT_STATE_OK, 700, false);
+	assert_int_equal(o.action, INCIDENT_ACTION_NONE);
+	assert_int_equal(o.next.status, INCIDENT_STATUS_TRIGGERED);
+	assert_string_equal(o.why, "repeated");
+
+	/* A copy of the ALARM of an open incident still refreshes it. */
+	o = decide(INCIDENT_STATUS_TRIGGERED, 700, ALERT_STATE_ALARM, 700,
+		   false);
+	assert_int_equal(o.action, INCIDENT_ACTION_TRIGGER);
+}
+
 static void test_insufficient_data(void **state)
 {
 	struct outcome o;
@@ -139,6 +177,7 @@ int main(void)
 		cmocka_unit_test(test_alarm_triggers),
 		cmocka_unit_test(test_ok_resolves_only_what_was_triggered),
 		cmocka_unit_test(test_stale_changes_nothing),
+		cmocka_unit_test(test_repeated_change_never_reopens),
 		cmocka_unit_test(test_insufficient_data),
 		cmocka_unit_test(test_events_without_state_trigger),
 		cmocka_unit_test(test_names),

@@ -205,6 +205,40 @@ static void test_outbox_retry_and_dead(void **state)
 	assert_int_equal(dead, 1);
 }
 
+/* Targets rows wait for, whatever the configuration says today. */
+static void test_outbox_targets(void **state)
+{
+	struct fixture *f = *state;
+	struct store_outbox_row row = {
+		.kind = STORE_OUTBOX_SUBSCRIBE,
+		.order_key = "subscribe:topic",
+		.action = "subscribe",
+		.body = "https://sns.us-east-1.amazonaws.com/?Action=Confirm",
+	};
+	char **names = NULL;
+	size_t n = 0;
+
+	assert_int_equal(store_outbox_targets(f->store, 8, &names, &n), 0);
+	assert_int_equal(n, 0);
+	store_names_free(names, n);
+
+	add_event(f->store, "k1", "secondary", "trigger", 100);
+	add_event(f->store, "k2", "primary", "trigger", 100);
+	add_event(f->store, "k1", "secondary", "resolve", 200);
+	assert_int_equal(store_outbox_add(f->store, &row, NULL), 0);
+
+	assert_int_equal(store_outbox_targets(f->store, 8, &names, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(names[0], "primary");
+	assert_string_equal(names[1], "secondary");
+	store_names_free(names, n);
+
+	/* At most max names. */
+	assert_int_equal(store_outbox_targets(f->store, 1, &names, &n), 0);
+	assert_int_equal(n, 1);
+	store_names_free(names, n);
+}
+
 static void test_transaction_rollback(void **state)
 {
 	struct fixture *f = *state;
@@ -281,6 +315,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_retry_and_dead,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_targets, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_transaction_rollback,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_keeps_state, setup,
