@@ -836,8 +836,8 @@ static void test_webhook_reopened_starts_over(void **state)
 			 2);
 
 	timeline(s, "crit-o", text, sizeof(text));
-	assert_string_equal(text, "paged paged resolved reopened paged paged"
-				  " paged paged");
+	assert_string_equal(text, "triggered paged paged resolved reopened"
+				  " paged paged paged paged");
 }
 
 /* Runs the alertbridge binary with args; its exit status, output in out. */

@@ -420,17 +420,25 @@ static void test_testing_settings_need_flag(void **state)
 		harness_log_wait(&s->h, "event=config.testing_settings", 1000));
 }
 
-/* The value of the line "  name: value" in out (free() it). */
+/* The value of the first line "name: value", indented or not, in out
+ * (free() it). */
 static char *output_field(const char *out, const char *name)
 {
-	char prefix[64];
-	const char *at;
+	const char *line;
 
-	snprintf(prefix, sizeof(prefix), "\n  %s: ", name);
-	at = strstr(out, prefix);
-	assert_non_null(at);
-	at += strlen(prefix);
-	return strndup(at, strcspn(at, "\n"));
+	for (line = out; *line; line += strcspn(line, "\n") + 1) {
+		const char *at = line + strspn(line, " ");
+
+		if (strncmp(at, name, strlen(name)) == 0 &&
+		    strncmp(at + strlen(name), ": ", 2) == 0) {
+			at += strlen(name) + 2;
+			return strndup(at, strcspn(at, "\n"));
+		}
+		if (!line[strcspn(line, "\n")])
+			break;
+	}
+	fail_msg("no line '%s: ' in:\n%s", name, out);
+	return NULL;
 }
 
 /*
@@ -462,7 +470,7 @@ static void test_check_config_explains_real_alarm(void **state)
 
 	assert_non_null(strstr(out, "\nconfiguration OK\n"));
 	value = output_field(out, "route");
-	assert_string_equal(value, "default");
+	assert_string_equal(value, "default (no route matched)");
 	free(value);
 	value = output_field(out, "target");
 	assert_string_equal(value, "primary");
