@@ -135,6 +135,16 @@ static struct slot *free_slot(struct delivery *d)
 	return NULL;
 }
 
+/*
+ * Whether one more transfer may start: a free slot, and room for its
+ * outcome should the store not take it.
+ */
+static bool may_start(const struct delivery *d)
+{
+	return d->busy < DELIVERY_SLOTS &&
+	       d->busy + d->n_unrecorded < DELIVERY_UNRECORDED_MAX;
+}
+
 static struct outcome *unrecorded_find(struct delivery *d, int64_t id)
 {
 	for (size_t i = 0; i < d->n_unrecorded; i++)
@@ -691,7 +701,7 @@ static bool fill_unpaced(struct delivery *d, size_t p, int64_t now_wall,
 		    {"detail", store_error(d->store)});
 		return false;
 	}
-	for (size_t i = 0; i < n && d->busy < DELIVERY_SLOTS; i++)
+	for (size_t i = 0; i < n && may_start(d); i++)
 		if (!row_in_flight(d, rows[i].id) &&
 		    row_ready(d, &rows[i], now_wall, wait))
 			start_transfer(d, free_slot(d), &rows[i], p);
@@ -712,8 +722,7 @@ static int64_t fill_slots(struct delivery *d)
 		struct store_outbox_row row = {0};
 		size_t from = p;
 
-		if (d->busy >= DELIVERY_SLOTS ||
-		    d->busy + d->n_unrecorded >= DELIVERY_UNRECORDED_MAX)
+		if (!may_start(d))
 			break;
 
 		if (!pace->target) {
