@@ -17,14 +17,19 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	/*
 	 * A generated file name (routing_key_file: /dev/stdin) must not
-	 * wait on a terminal; the environment names no secrets here.
+	 * wait on a terminal. Credentials come from the repository's
+	 * placeholders, as the example's do outside systemd: never a
+	 * host's real keys (the loader's fallback, /etc/alertbridge), and
+	 * the same files on every machine.
 	 */
 	if (!freopen("/dev/null", "r", stdin))
 		abort();
 	sink = fopen("/dev/null", "w");
 	if (!sink)
 		abort();
-	unsetenv("CREDENTIALS_DIRECTORY");
+	if (setenv("CREDENTIALS_DIRECTORY",
+		   SOURCE_DIR "/config/demo-credentials", 1) < 0)
+		abort();
 	return 0;
 }
 
