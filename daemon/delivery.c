@@ -30,6 +30,18 @@
 /* How often the outbox figures for /metrics are refreshed. */
 #define DELIVERY_STATS_MS 1000
 
+/*
+ * Outcomes the store could not take (its disk full, say) wait in memory
+ * and are written again this often. While one waits, its row is not
+ * sent again: a delivered event stays delivered, a failing one keeps
+ * its backoff. Room for every slot's outcome is kept, so that no
+ * outcome is ever dropped: new transfers wait instead.
+ */
+#define DELIVERY_UNRECORDED_MAX  64
+#define DELIVERY_RECORD_RETRY_MS 250
+_Static_assert(DELIVERY_UNRECORDED_MAX > DELIVERY_SLOTS,
+	       "every slot's outcome must fit");
+
 struct slot {
 	bool busy;
 	CURL *easy;
@@ -40,6 +52,20 @@ struct slot {
 	int64_t retry_after_ms;
 	int64_t started_mono;
 	size_t pace_index;
+};
+
+enum outcome_kind {
+	OUTCOME_DONE,       /* delivered: delete the row */
+	OUTCOME_RESCHEDULE, /* failed for now: attempts, next_ms, text */
+	OUTCOME_DEAD,       /* failed for good: dead letter with text */
+};
+
+struct outcome {
+	enum outcome_kind kind;
+	int64_t id;
+	unsigned int attempts;
+	int64_t next_ms; /* wall clock, as stored */
+	char text[512];
 };
 
 /*
@@ -78,6 +104,9 @@ struct delivery {
 	size_t n_paces;
 	int64_t interval_ms;
 	int64_t next_stats_mono;
+	struct outcome unrecorded[DELIVERY_UNRECORDED_MAX];
+	size_t n_unrecorded;
+	int64_t next_record_mono;
 };
 
 static uint32_t random_u32(void)
@@ -104,6 +133,107 @@ static struct slot *free_slot(struct delivery *d)
 		if (!d->slots[i].busy)
 			return &d->slots[i];
 	return NULL;
+}
+
+/*
+ * Whether one more transfer may start: a free slot, and room for its
+ * outcome should the store not take it.
+ */
+static bool may_start(const struct delivery *d)
+{
+	return d->busy < DELIVERY_SLOTS &&
+	       d->busy + d->n_unrecorded < DELIVERY_UNRECORDED_MAX;
+}
+
+static struct outcome *unrecorded_find(struct delivery *d, int64_t id)
+{
+	for (size_t i = 0; i < d->n_unrecorded; i++)
+		if (d->unrecorded[i].id == id)
+			return &d->unrecorded[i];
+	return NULL;
+}
+
+static int store_outcome(struct delivery *d, const struct outcome *o)
+{
+	switch (o->kind) {
+	case OUTCOME_DONE:
+		return store_outbox_done(d->store, o->id);
+	case OUTCOME_RESCHEDULE:
+		return store_outbox_reschedule(d->store, o->id, o->attempts,
+					       o->next_ms, o->text);
+	case OUTCOME_DEAD:
+		return store_outbox_dead(d->store, o->id, o->attempts,
+					 app_wall_ms(), o->text);
+	}
+	return -EINVAL;
+}
+
+/*
+ * Writes an outcome to the store, or keeps it for later when the store
+ * cannot take it (a newer outcome of the same row replaces an older).
+ * True when it reached the store.
+ */
+static bool record(struct delivery *d, const struct outcome *o)
+{
+	struct outcome *kept = unrecorded_find(d, o->id);
+
+	if (!kept && store_outcome(d, o) == 0)
+		return true;
+
+	if (!kept) {
+		LOG(LOG_LEVEL_ERROR, "store.outcome_unrecorded",
+		    {"detail", store_error(d->store)});
+		kept = &d->unrecorded[d->n_unrecorded++];
+	}
+	*kept = *o;
+	return false;
+}
+
+/* Writes the kept outcomes, oldest first, while the store takes them. */
+static void record_kept(struct delivery *d)
+{
+	int64_t now = app_mono_ms();
+	size_t done = 0;
+	char count[24];
+
+	if (d->n_unrecorded == 0 || now < d->next_record_mono)
+		return;
+
+	while (done < d->n_unrecorded &&
+	       store_outcome(d, &d->unrecorded[done]) == 0)
+		done++;
+	memmove(d->unrecorded, d->unrecorded + done,
+		(d->n_unrecorded - done) * sizeof(*d->unrecorded));
+	d->n_unrecorded -= done;
+
+	if (d->n_unrecorded > 0)
+		d->next_record_mono = now + DELIVERY_RECORD_RETRY_MS;
+	else
+		LOG(LOG_LEVEL_INFO, "store.outcomes_recorded",
+		    {"count", log_int(count, (long long)done)});
+}
+
+/*
+ * Whether a due row may be sent now, given an outcome kept for it: not
+ * once delivered or dead, not before its kept retry time; when it may,
+ * it carries the kept attempt count.
+ */
+static bool row_ready(struct delivery *d, struct store_outbox_row *row,
+		      int64_t now_wall, int64_t *wait)
+{
+	struct outcome *kept = unrecorded_find(d, row->id);
+
+	if (!kept)
+		return true;
+	if (kept->kind != OUTCOME_RESCHEDULE)
+		return false;
+	if (now_wall < kept->next_ms) {
+		if (kept->next_ms - now_wall < *wait)
+			*wait = kept->next_ms - now_wall;
+		return false;
+	}
+	row->attempts = kept->attempts;
+	return true;
 }
 
 /* The longest Retry-After believed; retry_delay_ms() caps it further. */
@@ -255,15 +385,14 @@ static void log_outcome(enum log_level level, const char *event,
 static void dead_letter(struct delivery *d, struct slot *slot,
 			unsigned int attempts, long status, const char *reason)
 {
-	int r;
+	struct outcome o = {
+		.kind = OUTCOME_DEAD,
+		.id = slot->row.id,
+		.attempts = attempts,
+	};
 
-	r = store_outbox_dead(d->store, slot->row.id, attempts, app_wall_ms(),
-			      reason);
-	if (r < 0) {
-		LOG(LOG_LEVEL_ERROR, "store.dead_letter_failed",
-		    {"detail", store_error(d->store)});
-		return;
-	}
+	snprintf(o.text, sizeof(o.text), "%s", reason);
+	record(d, &o);
 
 	/* Readiness reads the gauge: show the new one now, not at the next
 	 * refresh of the figures. */
@@ -290,6 +419,7 @@ static void retry_later(struct delivery *d, struct slot *slot, long status,
 	};
 	unsigned int attempts = slot->row.attempts + 1;
 	int64_t now = app_wall_ms();
+	struct outcome o;
 	int64_t delay;
 	char text[256];
 	char ms[24];
@@ -313,12 +443,14 @@ static void retry_later(struct delivery *d, struct slot *slot, long status,
 			pace->next_send_mono = until;
 	}
 
-	if (store_outbox_reschedule(d->store, slot->row.id, attempts,
-				    now + delay, reason) < 0) {
-		LOG(LOG_LEVEL_ERROR, "store.reschedule_failed",
-		    {"detail", store_error(d->store)});
-		return;
-	}
+	o = (struct outcome){
+		.kind = OUTCOME_RESCHEDULE,
+		.id = slot->row.id,
+		.attempts = attempts,
+		.next_ms = now + delay,
+	};
+	snprintf(o.text, sizeof(o.text), "%s", reason);
+	record(d, &o);
 
 	metrics_retry();
 	LOG(LOG_LEVEL_WARNING, "delivery.retry",
@@ -372,13 +504,11 @@ static void on_done(struct delivery *d, struct slot *slot, CURLcode rc)
 
 	if (status >= 200 && status < 300) {
 		metrics_delivery(METRICS_DELIVERY_ACCEPTED);
-		if (store_outbox_done(d->store, slot->row.id) < 0) {
-			/* Sent twice after a restart at worst: PagerDuty
-			 * deduplicates on the dedup_key. */
-			LOG(LOG_LEVEL_ERROR, "store.done_failed",
-			    {"detail", store_error(d->store)});
-			return;
-		}
+		/* Kept in memory when the store cannot delete the row: sent
+		 * twice at worst, after a restart, and PagerDuty
+		 * deduplicates on the dedup_key. */
+		record(d, &(struct outcome){.kind = OUTCOME_DONE,
+					    .id = slot->row.id});
 		if (slot->row.kind == STORE_OUTBOX_SUBSCRIBE) {
 			metrics_subscription(1);
 			store_subscription_record(d->store, slot->row.detail,
@@ -517,13 +647,14 @@ static int start_transfer(struct delivery *d, struct slot *slot,
 }
 
 /*
- * The oldest row due of the targets in group g and not in flight,
- * moved to *ret_row, with the index of its target's pace; false when
- * there is none. Every head row of a target is due at once, so one
- * beyond those in flight is enough.
+ * The oldest row due of the targets in group g, not in flight and not
+ * held back by a kept outcome, moved to *ret_row, with the index of its
+ * target's pace; false when there is none. Every head row of a target
+ * is due at once, so one beyond those in flight or kept is enough.
+ * *wait shortens to when a kept outcome lets its row go again.
  */
 static bool next_paced_row(struct delivery *d, size_t g, int64_t now_wall,
-			   struct store_outbox_row *ret_row,
+			   int64_t *wait, struct store_outbox_row *ret_row,
 			   size_t *ret_pace_index)
 {
 	bool found = false;
@@ -535,13 +666,15 @@ static bool next_paced_row(struct delivery *d, size_t g, int64_t now_wall,
 		if (d->paces[p].group != g || !d->paces[p].target)
 			continue;
 		if (store_outbox_due(d->store, d->paces[p].target, now_wall,
-				     d->busy + 1, &rows, &n) < 0) {
+				     d->busy + d->n_unrecorded + 1, &rows,
+				     &n) < 0) {
 			LOG(LOG_LEVEL_ERROR, "store.outbox_read_failed",
 			    {"detail", store_error(d->store)});
 			continue;
 		}
 		for (size_t i = 0; i < n; i++) {
-			if (row_in_flight(d, rows[i].id))
+			if (row_in_flight(d, rows[i].id) ||
+			    !row_ready(d, &rows[i], now_wall, wait))
 				continue;
 			if (!found || rows[i].id < ret_row->id) {
 				if (found)
@@ -558,21 +691,28 @@ static bool next_paced_row(struct delivery *d, size_t g, int64_t now_wall,
 	return found;
 }
 
-/* Starts the subscription rows due; false when the store failed. */
-static bool fill_unpaced(struct delivery *d, size_t p, int64_t now_wall)
+/*
+ * Starts the subscription rows due; false when the store failed. *wait
+ * shortens to when a kept outcome lets its row go again.
+ */
+static bool fill_unpaced(struct delivery *d, size_t p, int64_t now_wall,
+			 int64_t *wait)
 {
 	struct store_outbox_row *rows = NULL;
 	size_t n = 0;
 
-	/* Enough rows to step over the ones already in flight. */
-	if (store_outbox_due(d->store, NULL, now_wall, d->busy + DELIVERY_SLOTS,
-			     &rows, &n) < 0) {
+	/* Enough rows to step over the ones already in flight or waiting
+	 * on a kept outcome. */
+	if (store_outbox_due(d->store, NULL, now_wall,
+			     d->busy + d->n_unrecorded + DELIVERY_SLOTS, &rows,
+			     &n) < 0) {
 		LOG(LOG_LEVEL_ERROR, "store.outbox_read_failed",
 		    {"detail", store_error(d->store)});
 		return false;
 	}
-	for (size_t i = 0; i < n && d->busy < DELIVERY_SLOTS; i++)
-		if (!row_in_flight(d, rows[i].id))
+	for (size_t i = 0; i < n && may_start(d); i++)
+		if (!row_in_flight(d, rows[i].id) &&
+		    row_ready(d, &rows[i], now_wall, wait))
 			start_transfer(d, free_slot(d), &rows[i], p);
 	store_outbox_rows_free(rows, n);
 	return true;
@@ -591,11 +731,11 @@ static int64_t fill_slots(struct delivery *d)
 		struct store_outbox_row row = {0};
 		size_t from = p;
 
-		if (d->busy >= DELIVERY_SLOTS)
+		if (!may_start(d))
 			break;
 
 		if (!pace->target) {
-			if (!fill_unpaced(d, p, now_wall))
+			if (!fill_unpaced(d, p, now_wall, &wait))
 				return DELIVERY_IDLE_WAIT_MS;
 			continue;
 		}
@@ -608,7 +748,7 @@ static int64_t fill_slots(struct delivery *d)
 			continue;
 		}
 
-		if (!next_paced_row(d, p, now_wall, &row, &from))
+		if (!next_paced_row(d, p, now_wall, &wait, &row, &from))
 			continue;
 		start_transfer(d, free_slot(d), &row, from);
 		pace->next_send_mono = now_mono + d->interval_ms;
@@ -623,6 +763,11 @@ static int64_t fill_slots(struct delivery *d)
 		if (until < wait)
 			wait = until < 1 ? 1 : until;
 	}
+
+	/* The store's next due time is stale for rows with a kept outcome;
+	 * look again when the kept outcomes are next written. */
+	if (d->n_unrecorded > 0 && wait < DELIVERY_RECORD_RETRY_MS)
+		wait = DELIVERY_RECORD_RETRY_MS;
 	return wait;
 }
 
@@ -824,6 +969,7 @@ static void *delivery_main(void *arg)
 			break;
 
 		follow_config(d);
+		record_kept(d);
 		if (!stopping)
 			wait = fill_slots(d);
 		refresh_stats(d);

@@ -24,6 +24,13 @@
  * "its target is not in the configuration" in the log, until the target
  * is configured again (then it goes out) or the retry deadline passes
  * (then it is dead-lettered with that reason).
+ *
+ * When the store cannot record an outcome (its disk full), the outcome
+ * waits in memory and is written again every quarter second; meanwhile
+ * its row is not sent again, so a delivered event is not repeated and a
+ * failing one keeps its backoff. Outcomes still in memory at a stop are
+ * lost: those rows are sent again after the restart, which PagerDuty's
+ * dedup_key makes harmless.
  */
 #ifndef ALERTBRIDGE_DELIVERY_H
 #define ALERTBRIDGE_DELIVERY_H

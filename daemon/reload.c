@@ -46,7 +46,7 @@ static int keep_text(const char *key, const char *running, char **next)
 }
 
 /* Gives *next running's number back, logging the change; unit is
- * appended to the values logged ("s", or ""). */
+ * appended to the values logged ("s", "ms", or ""). */
 static void keep_number(const char *key, const char *unit, long long running,
 			long long *next)
 {
@@ -66,7 +66,9 @@ int reload_check(const struct config *running, struct config *next,
 {
 	long long port = next->listen_port;
 	long long connections = next->max_connections;
+	long long per_ip = next->max_connections_per_ip;
 	long long timeout = next->connection_timeout_s;
+	long long request_timeout = next->request_timeout_ms;
 	int r;
 
 	if (next->testing && !not_production) {
@@ -108,10 +110,16 @@ int reload_check(const struct config *running, struct config *next,
 
 	keep_number("limits.max_connections", "", running->max_connections,
 		    &connections);
+	keep_number("limits.max_connections_per_ip", "",
+		    running->max_connections_per_ip, &per_ip);
 	keep_number("limits.connection_timeout", "s",
 		    running->connection_timeout_s, &timeout);
+	keep_number("limits.request_timeout", "ms", running->request_timeout_ms,
+		    &request_timeout);
 	next->listen_port = (int)port;
 	next->max_connections = (unsigned int)connections;
+	next->max_connections_per_ip = (unsigned int)per_ip;
 	next->connection_timeout_s = (unsigned int)timeout;
+	next->request_timeout_ms = request_timeout;
 	return 0;
 }

@@ -14,9 +14,11 @@
  *
  * What the daemon fixed when it started needs a restart: listen (the
  * socket is bound), state_dir (the store is open),
- * limits.max_connections and limits.connection_timeout (options of the
- * HTTP server) and testing.clock_file and testing.wall_offset_file
- * (the clock every thread reads).
+ * limits.max_connections, limits.max_connections_per_ip and
+ * limits.connection_timeout (options of the HTTP server),
+ * limits.request_timeout (the deadlines thread's, see deadlines.h) and
+ * testing.clock_file and testing.wall_offset_file (the clock every
+ * thread reads).
  * A reload that changes any of them logs a warning naming each key
  * (config.restart_required) and keeps the running value; the rest of
  * the new configuration applies.

@@ -16,6 +16,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "api.h"
+#include "deadlines.h"
 #include "delivery.h"
 #include "ingest.h"
 #include "log.h"
@@ -26,6 +27,7 @@
 struct server {
 	struct app *app;
 	struct MHD_Daemon *httpd;
+	struct deadlines *deadlines;
 	int listen_fd;
 };
 
@@ -415,6 +417,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		return MHD_YES;
 	}
 
+	deadlines_request_received(conn);
 	if (req->too_large)
 		return too_large(req->config, conn);
 	return handle_post(server, conn, url, req);
@@ -426,6 +429,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	struct server *server = cls;
 	struct request *req = *con_cls;
 
+	deadlines_request_done(conn);
 	if (!req)
 		return;
 	app_config_release(server->app, req->config);
@@ -433,6 +437,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	free(req);
 	*con_cls = NULL;
 }
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
@@ -556,6 +563,10 @@ int server_start(struct app *app, const struct config *config, int listen_fd,
 	}
 	server->listen_fd = fd;
 
+	r = deadlines_start(config->request_timeout_ms, &server->deadlines);
+	if (r < 0)
+		goto fail;
+
 	server->httpd = MHD_start_daemon(
 		MHD_USE_THREAD_PER_CONNECTION |
 			MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
@@ -563,7 +574,10 @@ int server_start(struct app *app, const struct config *config, int listen_fd,
 		0, NULL, NULL, on_request, server, MHD_OPTION_LISTEN_SOCKET, fd,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, server,
 		MHD_OPTION_CONNECTION_LIMIT, config->max_connections,
-		MHD_OPTION_CONNECTION_TIMEOUT, config->connection_timeout_s,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		config->max_connections_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
+		config->connection_timeout_s, MHD_OPTION_NOTIFY_CONNECTION,
+		deadlines_on_connection, server->deadlines,
 		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_END);
 	if (!server->httpd) {
 		r = -EIO;
@@ -574,6 +588,7 @@ int server_start(struct app *app, const struct config *config, int listen_fd,
 	*ret_server = server;
 	return 0;
 fail:
+	deadlines_stop(server->deadlines);
 	/* A socket systemd passed stays with the caller on failure. */
 	if (fd >= 0 && listen_fd < 0)
 		close(fd);
@@ -589,6 +604,7 @@ void server_stop(struct server *server)
 	/* Stop accepting first; then wait for the requests under way. */
 	MHD_quiesce_daemon(server->httpd);
 	MHD_stop_daemon(server->httpd);
+	deadlines_stop(server->deadlines);
 	close(server->listen_fd);
 	free(server);
 }

@@ -9,9 +9,11 @@
  *   GET  /readyz   ready to take messages; 503 with a reason when not
  *   GET  /metrics  Prometheus text format
  *
- * One thread per connection, up to the configured connection limit, each
- * idle connection closed after the configured timeout: a request thread
- * may wait for a group commit, and slow clients hold only their own.
+ * One thread per connection, since a request thread may wait for a group
+ * commit; within the configured limits: connections in all and per
+ * client address, an idle timeout, and a deadline to receive each whole
+ * request (deadlines.h), so that a slow client holds its thread for a
+ * bounded time and one address cannot take the whole table.
  */
 #ifndef ALERTBRIDGE_SERVER_H
 #define ALERTBRIDGE_SERVER_H

@@ -31,6 +31,14 @@
 #define WRITER_IDLE_MS            10000
 #define WRITER_TEST_CLOCK_POLL_MS 50
 
+/*
+ * How often a store whose last commit failed (its disk full, say) is
+ * tried again with a probe, so that /readyz recovers when the store
+ * does, even with no traffic: a load balancer that stops sending to an
+ * unready instance would otherwise keep it unready for good.
+ */
+#define WRITER_PROBE_INTERVAL_MS 500
+
 /* A step of the system's clock this large is worth a log line. */
 #define WRITER_WALL_STEP_NOTICE_MS 1000
 
@@ -45,6 +53,7 @@ struct writer {
 	struct writer_item *tail;
 	bool stopping;
 	bool poked; /* deadlines changed while the scheduler ran */
+	int64_t next_probe_mono;
 	int64_t next_prune_ms;
 	int64_t next_schedule_mono;
 	atomic_llong heartbeat_mono; /* 0 until the first pass is done */
@@ -57,6 +66,16 @@ struct writer {
 
 	int64_t wall_step_logged_ms; /* the step the log last reported */
 };
+
+/* Records whether the last commit worked; says so when it works again. */
+static void set_store_ok(struct writer *writer, bool ok)
+{
+	bool was = atomic_exchange(&writer->app->store_ok, ok);
+
+	if (ok && !was)
+		LOG(LOG_LEVEL_INFO, "store.recovered",
+		    {"detail", "the store commits again"});
+}
 
 static int apply_subscription(struct writer *writer, struct writer_item *item,
 			      bool *ret_queued)
@@ -242,14 +261,14 @@ static bool commit_batch(struct writer *writer, struct writer_item *batch)
 			it->result = WRITER_FAILED;
 			it->error = r;
 		}
-		atomic_store(&writer->app->store_ok, false);
+		set_store_ok(writer, false);
 		LOG(LOG_LEVEL_ERROR, "store.commit_failed",
 		    {"error", strerror(-r)},
 		    {"detail", store_error(writer->store)});
 		return false;
 	}
 
-	atomic_store(&writer->app->store_ok, true);
+	set_store_ok(writer, true);
 	metrics_observe(METRICS_HIST_COMMIT, (app_mono_ms() - start) * 1000);
 	return queued;
 }
@@ -267,6 +286,7 @@ static bool tick(struct writer *writer, const struct config *config,
 			       &result);
 	if (r == 0)
 		r = store_commit(writer->store);
+	set_store_ok(writer, r == 0);
 	if (r < 0) {
 		store_rollback(writer->store);
 		LOG(LOG_LEVEL_ERROR, "escalation.tick_failed",
@@ -318,6 +338,20 @@ static void notice_wall_step(struct writer *writer)
 		       " a restart takes the system's clock as it reads"});
 }
 
+/* While the last commit failed: tries the store again, now and then. */
+static void probe(struct writer *writer, int64_t now_ms)
+{
+	int64_t now_mono = app_mono_ms();
+
+	if (atomic_load(&writer->app->store_ok) ||
+	    now_mono < writer->next_probe_mono)
+		return;
+	writer->next_probe_mono = now_mono + WRITER_PROBE_INTERVAL_MS;
+
+	if (store_probe(writer->store, now_ms) == 0)
+		set_store_ok(writer, true);
+}
+
 /*
  * The scheduler's turn: fire whatever is due, then say how long to
  * sleep. Deadlines are UTC instants in the store, judged on the
@@ -331,6 +365,7 @@ static int64_t schedule(struct writer *writer)
 	int64_t next = ESCALATION_NEVER;
 	int64_t wait = WRITER_IDLE_MS;
 
+	probe(writer, now);
 	prune_seen(writer, config, now);
 	notice_wall_step(writer);
 
@@ -350,6 +385,9 @@ static int64_t schedule(struct writer *writer)
 		wait = next > now ? next - now : 0;
 	if (config->testing_clock_file && wait > WRITER_TEST_CLOCK_POLL_MS)
 		wait = WRITER_TEST_CLOCK_POLL_MS;
+	if (!atomic_load(&writer->app->store_ok) &&
+	    wait > WRITER_PROBE_INTERVAL_MS)
+		wait = WRITER_PROBE_INTERVAL_MS;
 
 	app_config_release(writer->app, config);
 	return wait;
@@ -439,6 +477,13 @@ static void *writer_main(void *arg)
 		beat(writer);
 
 		pthread_mutex_lock(&writer->lock);
+		/* After a failed commit the probe runs within its interval,
+		 * not at the next deadline, which may be far off. */
+		if (!atomic_load(&writer->app->store_ok) &&
+		    writer->next_schedule_mono >
+			    app_mono_ms() + WRITER_PROBE_INTERVAL_MS)
+			writer->next_schedule_mono =
+				app_mono_ms() + WRITER_PROBE_INTERVAL_MS;
 		for (struct writer_item *it = batch; it;) {
 			struct writer_item *next = it->next;
 

@@ -14,6 +14,11 @@
  * (app_wall_ms()), which a step of the system's clock does not move.
  * After a start it logs what it fired late (escalation.catch_up); it
  * logs a step of the system's clock when it sees one.
+ *
+ * app->store_ok follows the last commit. While it is false the writer
+ * probes the store with a small commit every half second, so that
+ * readiness comes back when the store does (disk space freed), with or
+ * without traffic.
  */
 #ifndef ALERTBRIDGE_WRITER_H
 #define ALERTBRIDGE_WRITER_H

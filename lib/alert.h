@@ -78,7 +78,8 @@ struct alert {
 
 	/*
 	 * GuardDuty severity (1.0 to 10.0) and its band, one of "low",
-	 * "medium", "high", "critical"; band is NULL for other kinds.
+	 * "medium", "high", "critical"; band is NULL for other kinds and
+	 * for a finding without a numeric severity (finding_severity 0).
 	 */
 	double finding_severity;
 	const char *severity_band;

@@ -106,11 +106,20 @@ static void load_listen(struct loader *ld, const struct ynode *node)
 
 static void load_limits(struct loader *ld, struct ynode *node)
 {
-	enum { MAX_BODY, MAX_CONNECTIONS, CONNECTION_TIMEOUT, COUNT };
+	enum {
+		MAX_BODY,
+		MAX_CONNECTIONS,
+		MAX_CONNECTIONS_PER_IP,
+		CONNECTION_TIMEOUT,
+		REQUEST_TIMEOUT,
+		COUNT
+	};
 	static const char *const keys[COUNT] = {
 		[MAX_BODY] = "max_body",
 		[MAX_CONNECTIONS] = "max_connections",
+		[MAX_CONNECTIONS_PER_IP] = "max_connections_per_ip",
 		[CONNECTION_TIMEOUT] = "connection_timeout",
+		[REQUEST_TIMEOUT] = "request_timeout",
 	};
 	struct config *c = ld->config;
 	struct ynode *v[COUNT];
@@ -145,6 +154,22 @@ static void load_limits(struct loader *ld, struct ynode *node)
 			c->connection_timeout_s =
 				(unsigned int)(ms / SECOND_MS);
 	}
+
+	/*
+	 * One address gets a quarter of the table unless told otherwise,
+	 * so that a misbehaving client cannot take all of it; 0 lifts the
+	 * limit (behind a proxy, every client has the proxy's address).
+	 */
+	c->max_connections_per_ip =
+		c->max_connections >= 4 ? c->max_connections / 4 : 1;
+	if (v[MAX_CONNECTIONS_PER_IP] &&
+	    value_uint(ld, v[MAX_CONNECTIONS_PER_IP], "max_connections_per_ip",
+		       "limits", 0, 10000, &number) == 0)
+		c->max_connections_per_ip = (unsigned int)number;
+	if (v[REQUEST_TIMEOUT])
+		value_duration(ld, v[REQUEST_TIMEOUT], "request_timeout",
+			       "limits", SECOND_MS, 10 * MINUTE_MS,
+			       &c->request_timeout_ms);
 }
 
 static void load_sns(struct loader *ld, struct ynode *node)
@@ -401,7 +426,9 @@ static struct config *config_new(const char *name)
 	c->state_dir = strdup("/var/lib/alertbridge");
 	c->max_body_bytes = 512 * KIB;
 	c->max_connections = 256;
+	c->max_connections_per_ip = 64;
 	c->connection_timeout_s = 30;
+	c->request_timeout_ms = 10 * SECOND_MS;
 	c->cert_fetch = true;
 	c->replay_window_ms = 2 * HOUR_MS;
 	c->events_url = strdup(DEFAULT_EVENTS_URL);

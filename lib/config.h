@@ -192,7 +192,9 @@ struct config {
 	char *state_dir;
 	size_t max_body_bytes;
 	unsigned int max_connections;
-	unsigned int connection_timeout_s;
+	unsigned int max_connections_per_ip; /* 0: no limit per address */
+	unsigned int connection_timeout_s;   /* idle, between any bytes */
+	int64_t request_timeout_ms;          /* to receive one request whole */
 
 	/* sns */
 	struct config_globs topics; /* the allow-list: exact ARNs or globs */

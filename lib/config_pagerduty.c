@@ -435,7 +435,7 @@ void schema_unknown_target(struct loader *ld, const struct ynode *node,
 
 	for (size_t i = 0; names && i < c->n_targets; i++)
 		names[i] = c->targets[i].name;
-	if (names)
+	if (names && c->n_targets > 0)
 		tree_hint_names(hint, name, names, c->n_targets,
 				"the targets are");
 	tree_report(ld, node, hint, "unknown target '%s' in %s", name, section);
@@ -451,7 +451,7 @@ void schema_unknown_template(struct loader *ld, const struct ynode *node,
 
 	for (size_t i = 0; names && i < c->n_templates; i++)
 		names[i] = c->templates[i].name;
-	if (names)
+	if (names && c->n_templates > 0)
 		tree_hint_names(hint, name, names, c->n_templates,
 				"the templates are");
 	tree_report(ld, node, hint, "unknown template '%s' in %s", name,

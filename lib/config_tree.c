@@ -122,10 +122,68 @@ static int ynode_append(struct ynode *parent, struct ynode *child)
 	return 0;
 }
 
+/*
+ * A diagnostic is one line, "file:line:column: error: message (hint)",
+ * whatever a value it quotes holds: a plain YAML scalar may run over
+ * several lines, a quoted one may hold any control character. Those are
+ * written as C escapes (\n, \t, \x01). Takes text over; NULL without
+ * memory.
+ */
+static char *one_line(char *text)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t extra = 0;
+	char *out;
+	char *o;
+
+	if (!text)
+		return NULL;
+	for (const char *p = text; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '\n' || c == '\t' || c == '\r')
+			extra += 1;
+		else if (c < 0x20 || c == 0x7f)
+			extra += 3;
+	}
+	if (extra == 0)
+		return text;
+
+	out = malloc(strlen(text) + extra + 1);
+	if (!out) {
+		free(text);
+		return NULL;
+	}
+	o = out;
+	for (const char *p = text; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '\n' || c == '\t' || c == '\r') {
+			*o++ = '\\';
+			*o++ = c == '\n' ? 'n' : c == '\t' ? 't' : 'r';
+		} else if (c < 0x20 || c == 0x7f) {
+			*o++ = '\\';
+			*o++ = 'x';
+			*o++ = hex[c >> 4];
+			*o++ = hex[c & 0xf];
+		} else {
+			*o++ = (char)c;
+		}
+	}
+	*o = '\0';
+	free(text);
+	return out;
+}
+
+static void vreport(struct loader *ld, struct config_diags *to, int line,
+		    int column, const char *hint, const char *fmt, va_list ap)
+	__attribute__((format(printf, 6, 0)));
+
 static void vreport(struct loader *ld, struct config_diags *to, int line,
 		    int column, const char *hint, const char *fmt, va_list ap)
 {
 	char *message = NULL;
+	char *hint_line = NULL;
 
 	if (to == ld->errors) {
 		if (ld->n_errors >= DIAGS_MAX)
@@ -139,8 +197,18 @@ static void vreport(struct loader *ld, struct config_diags *to, int line,
 	} else if (vasprintf(&message, fmt, ap) < 0) {
 		message = NULL;
 	}
-	if (!message || diags_add(to, ld->file, line, column, message, hint))
+	message = one_line(message);
+	if (hint) {
+		hint_line = one_line(strdup(hint));
+		if (!hint_line) {
+			free(message);
+			message = NULL;
+		}
+	}
+	if (!message ||
+	    diags_add(to, ld->file, line, column, message, hint_line))
 		ld->oom = true;
+	free(hint_line);
 }
 
 void tree_report_at(struct loader *ld, int line, int column, const char *hint,
@@ -542,8 +610,9 @@ bool tree_expect_type(struct loader *ld, const struct ynode *node,
 	};
 	static const char *const hints[] = {
 		[YNODE_SCALAR] = "write one value after the colon",
-		[YNODE_MAP] = "indent 'key: value' lines under it, or write "
-			      "{key: value}",
+		/* One string in two pieces, not two strings. */
+		[YNODE_MAP] = ("indent 'key: value' lines under it, or write "
+			       "{key: value}"),
 		[YNODE_LIST] = "write [a, b] or indented '- item' lines",
 	};
 	char label[LABEL_MAX];

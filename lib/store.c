@@ -18,6 +18,10 @@
 #include "store_internal.h"
 #include "util.h"
 
+#ifdef ALERTBRIDGE_FAULT_INJECTION
+#include "store_fault.h"
+#endif
+
 #define STORE_SCHEMA_VERSION 2
 
 /*
@@ -79,6 +83,7 @@ enum store_stmt {
 	STMT_OUTBOX_TARGETS,
 	STMT_DEAD_COUNT,
 	STMT_SUBSCRIPTION_RECORD,
+	STMT_PROBE,
 	STMT_COUNT
 };
 
@@ -133,6 +138,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_SUBSCRIPTION_RECORD] =
 		"INSERT INTO subscriptions(topic_arn, message_id, status,"
 		" detail, recorded_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[STMT_PROBE] = "INSERT OR REPLACE INTO meta(key, value)"
+		       " VALUES ('probe', ?1)",
 };
 
 /* Maps an SQLite result to our convention: disk full stays visible. */
@@ -318,6 +325,16 @@ static int schema_expect(struct store *store)
 	return version == STORE_SCHEMA_VERSION ? 0 : -EPROTO;
 }
 
+/* The default VFS, but in a test build that asked for a full disk. */
+static const char *open_vfs(void)
+{
+#ifdef ALERTBRIDGE_FAULT_INJECTION
+	return store_fault_vfs();
+#else
+	return NULL;
+#endif
+}
+
 static int open_store(const char *dir, bool read_only, struct store **ret_store)
 {
 	struct store *store;
@@ -337,7 +354,7 @@ static int open_store(const char *dir, bool read_only, struct store **ret_store)
 	flags = SQLITE_OPEN_NOMUTEX |
 		(read_only ? SQLITE_OPEN_READONLY
 			   : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-	rc = sqlite3_open_v2(path, &store->db, flags, NULL);
+	rc = sqlite3_open_v2(path, &store->db, flags, open_vfs());
 	if (rc != SQLITE_OK) {
 		r = store->db ? store_errno(rc) : -ENOMEM;
 		goto fail;
@@ -815,4 +832,25 @@ int store_subscription_record(struct store *store, const char *topic_arn,
 	store_bind_text(stmt, 4, detail);
 	sqlite3_bind_int64(stmt, 5, now_ms);
 	return store_stmt_run(stmt);
+}
+
+int store_probe(struct store *store, int64_t now_ms)
+{
+	sqlite3_stmt *stmt;
+	char text[24];
+	int r;
+
+	r = store_begin(store);
+	if (r < 0)
+		return r;
+
+	snprintf(text, sizeof(text), "%lld", (long long)now_ms);
+	stmt = stmt_get(store, STMT_PROBE);
+	store_bind_text(stmt, 1, text);
+	r = store_stmt_run(stmt);
+	if (r < 0) {
+		store_rollback(store);
+		return r;
+	}
+	return store_commit(store);
 }

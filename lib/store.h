@@ -54,6 +54,14 @@ void store_close(struct store *store);
 /* The last SQLite error text, for the caller's log line. */
 const char *store_error(const struct store *store);
 
+/*
+ * A small write transaction (the time of the probe, kept in the schema's
+ * meta table), committed like any other: 0 when the store can commit
+ * again, so that a daemon whose disk filled up sees it recover without
+ * waiting for traffic to try.
+ */
+int store_probe(struct store *store, int64_t now_ms);
+
 int store_begin(struct store *store);
 int store_commit(struct store *store);
 /* Safe to call when no transaction is open. */

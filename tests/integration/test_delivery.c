@@ -109,8 +109,10 @@ static void test_hang_times_out_without_blocking_ingest(void **state)
 	post_alarm(s, "cpu-high-f", "ALARM", 0);
 	assert_true(harness_mono_ms() - start < 1500);
 
-	/* The hung request times out (2 s) and is sent again. */
+	/* The hung request times out (2 s), is counted, and sent again. */
 	assert_true(harness_log_wait(&s->h, "Timeout was reached", 10000));
+	assert_true(harness_metric(&s->h, "alertbridge_deliveries_total{"
+					  "result=\"network\"}") == 1);
 	assert_int_equal(fakepd_wait_accepted(s->pd, 2, 15000), 0);
 }
 

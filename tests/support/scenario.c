@@ -15,8 +15,7 @@
 
 #include "timeutil.h"
 
-/* The directory, the fake PagerDuty and the trusted test key. */
-static int prepare(struct scenario *s)
+int scenario_init(struct scenario *s)
 {
 	int r;
 
@@ -40,7 +39,7 @@ static int prepare(struct scenario *s)
 
 int scenario_prepare(struct scenario *s, const char *extra_yaml)
 {
-	int r = prepare(s);
+	int r = scenario_init(s);
 
 	if (r == 0)
 		r = harness_write_standard_config(&s->h, fakepd_url(s->pd),
@@ -58,7 +57,7 @@ int scenario_start(struct scenario *s, const char *extra_yaml)
 
 int scenario_prepare_clocked(struct scenario *s)
 {
-	int r = prepare(s);
+	int r = scenario_init(s);
 
 	if (r < 0)
 		return r;
@@ -172,18 +171,29 @@ char *scenario_alarm(const char *name, const char *state,
 	return text;
 }
 
+char *scenario_sign(struct scenario *s, const char *message_id,
+		    const char *message)
+{
+	json_t *env;
+	char *body;
+
+	env = testkey_notification(message_id, SCENARIO_TOPIC, NULL, message,
+				   s->as_of_ms);
+	if (!env)
+		return NULL;
+	body = testkey_sign_envelope(s->key, env, 2, SCENARIO_CERT_URL);
+	json_decref(env);
+	return body;
+}
+
 long scenario_post_id(struct scenario *s, const char *message_id,
 		      const char *message)
 {
 	struct harness_response r;
-	json_t *env;
 	char *body;
 	int rc;
 
-	env = testkey_notification(message_id, SCENARIO_TOPIC, NULL, message,
-				   s->as_of_ms);
-	body = testkey_sign_envelope(s->key, env, 2, SCENARIO_CERT_URL);
-	json_decref(env);
+	body = scenario_sign(s, message_id, message);
 	if (!body)
 		return -1;
 

@@ -35,6 +35,13 @@ struct scenario {
 int scenario_setup(void **state);
 int scenario_teardown(void **state);
 
+/*
+ * The directory, the fake PagerDuty and the trusted test key, without
+ * a configuration or a daemon: for a test that arranges more (a
+ * filesystem for the state directory) before harness_start().
+ */
+int scenario_init(struct scenario *s);
+
 /* Sets everything up and starts the daemon; extra goes into the YAML. */
 int scenario_start(struct scenario *s, const char *extra_yaml);
 
@@ -77,6 +84,14 @@ int scenario_step_wall(struct scenario *s, int64_t step_ms);
  */
 char *scenario_alarm(const char *name, const char *state,
 		     int64_t changed_offset_ms);
+
+/*
+ * The body SNS would post for message as a Notification with
+ * message_id, signed with the scenario's key (free() it; NULL on
+ * failure). Safe to call from several threads at once.
+ */
+char *scenario_sign(struct scenario *s, const char *message_id,
+		    const char *message);
 
 /* Signs message as a Notification with a fresh MessageId and posts it;
  * returns the HTTP status (or -1). */

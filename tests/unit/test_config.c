@@ -346,7 +346,9 @@ static void test_defaults(void **state)
 	assert_string_equal(config->state_dir, "/var/lib/alertbridge");
 	assert_int_equal(config->max_body_bytes, 512 * 1024);
 	assert_int_equal(config->max_connections, 256);
+	assert_int_equal(config->max_connections_per_ip, 64);
 	assert_int_equal(config->connection_timeout_s, 30);
+	assert_int_equal(config->request_timeout_ms, 10000);
 	assert_null(config->cert_dir);
 	assert_true(config->cert_fetch);
 	assert_int_equal(config->timeout_ms, 10000);
@@ -389,6 +391,8 @@ static void test_settings(void **state)
 	assert_int_equal(config->listen_port, 0);
 	assert_int_equal(config->max_body_bytes, 1024 * 1024);
 	assert_int_equal(config->max_connections, 8);
+	/* A quarter of the table per address unless set. */
+	assert_int_equal(config->max_connections_per_ip, 2);
 	assert_int_equal(config->connection_timeout_s, 120);
 	assert_string_equal(config->events_url,
 			    "http://127.0.0.1:9000/v2/enqueue");
@@ -400,6 +404,12 @@ static void test_settings(void **state)
 	assert_string_equal(config->client_url, "https://example.com/runbook");
 	/* default_route has no environment of its own: the top level's. */
 	assert_string_equal(config->default_route.environment, "staging");
+	config_free(config);
+
+	config = load_ok(BASE "limits: {max_connections_per_ip: 0,"
+			      " request_timeout: 45s}\n");
+	assert_int_equal(config->max_connections_per_ip, 0);
+	assert_int_equal(config->request_timeout_ms, 45000);
 	config_free(config);
 }
 
@@ -437,7 +447,34 @@ static void test_unknown_key(void **state)
 	/* Nothing close: the hint lists the keys instead. */
 	expect_only_error(BASE "limits: {zzzzzzzz: 1}\n", 8, 10,
 			  "unknown key 'zzzzzzzz' in limits",
-			  "max_body, max_connections, connection_timeout");
+			  "max_body, max_connections, max_connections_per_ip,"
+			  " connection_timeout, request_timeout");
+}
+
+/*
+ * One diagnostic, one line: a quoted value with a newline or a control
+ * character in it is shown escaped.
+ */
+static void test_diagnostic_is_one_line(void **state)
+{
+	struct config_diags errors = {0};
+	const struct config_diag *d;
+
+	expect_only_error(BASE "pagerduty: {events_url: \"http://a\\nb\\tc"
+			       "\\x01\"}\n",
+			  8, 25, "'http://a\\nb\\tc\\x01' is not an accepted",
+			  NULL);
+
+	/* A name no target has, where there are none: the hint says where
+	 * to define one rather than list nothing. */
+	load_fail("sns: {topics: 'arn:aws:sns:*'}\n"
+		  "targets: {}\n"
+		  "templates: {t: {summary: s, source: s}}\n"
+		  "default_route: {target: nope, template: t}\n",
+		  &errors);
+	d = expect_diag(&errors, 4, 25, "unknown target 'nope'");
+	assert_string_equal(d->hint, "define it under targets");
+	config_diags_release(&errors);
 }
 
 static void test_duplicate_key(void **state)
@@ -880,6 +917,10 @@ static void test_value_checks(void **state)
 			  "'2GB' is not a size", "KiB or MiB");
 	expect_only_error(BASE "limits: {connection_timeout: 1500ms}\n", 8, 30,
 			  "whole seconds", NULL);
+	expect_only_error(BASE "limits: {request_timeout: 500ms}\n", 8, 27,
+			  "out of range", "from 1s to 10m");
+	expect_only_error(BASE "limits: {max_connections_per_ip: -1}\n", 8, 34,
+			  "not a number in range", "from 0 to 10000");
 	expect_only_error(BASE "pagerduty: {rate_per_minute: 0}\n", 8, 30,
 			  "'0' is not a number in range", "from 1 to 10000");
 	expect_only_error(BASE "pagerduty: {retry: {max: 1d, deadline: 12h}}\n",
@@ -1640,6 +1681,7 @@ int main(void)
 		cmocka_unit_test_setup(test_settings, setup),
 		cmocka_unit_test_setup(test_testing_section, setup),
 		cmocka_unit_test_setup(test_unknown_key, setup),
+		cmocka_unit_test_setup(test_diagnostic_is_one_line, setup),
 		cmocka_unit_test_setup(test_duplicate_key, setup),
 		cmocka_unit_test_setup(test_bad_duration, setup),
 		cmocka_unit_test_setup(test_bad_severity, setup),

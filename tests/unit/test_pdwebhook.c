@@ -506,8 +506,8 @@ static void test_malformed_bodies(void **state)
 		"{\"event\":{\"event_type\":\"incident.resolved\"}} x",
 		"{\"event\":{\"event_type\":\"incident.resolved\"}}{}",
 		/* Duplicate keys, which parsers resolve differently. */
-		"{\"event\":{\"event_type\":\"incident.triggered\","
-		"\"event_type\":\"incident.resolved\"}}",
+		("{\"event\":{\"event_type\":\"incident.triggered\","
+		 "\"event_type\":\"incident.resolved\"}}"),
 		/* A NUL escaped into a string. */
 		"{\"event\":{\"event_type\":\"incident.resolved\\u0000x\"}}",
 		/* Invalid UTF-8. */

@@ -43,12 +43,14 @@ static void test_restart_keys_kept(void **state)
 	struct config *running =
 		load("listen: 127.0.0.1:8080\n"
 		     "state_dir: /var/lib/ab\n"
-		     "limits: {max_connections: 64, connection_timeout: 10s}\n",
+		     "limits: {max_connections: 64, connection_timeout: 10s,"
+		     " max_connections_per_ip: 16, request_timeout: 20s}\n",
 		     "old");
 	struct config *next =
 		load("listen: 0.0.0.0:9090\n"
 		     "state_dir: /srv/ab\n"
 		     "limits: {max_connections: 8, connection_timeout: 3s,"
+		     " max_connections_per_ip: 0, request_timeout: 2s,"
 		     " max_body: 64KiB}\n",
 		     "new");
 	const char *reason = NULL;
@@ -58,7 +60,9 @@ static void test_restart_keys_kept(void **state)
 	assert_int_equal(next->listen_port, 8080);
 	assert_string_equal(next->state_dir, "/var/lib/ab");
 	assert_int_equal(next->max_connections, 64);
+	assert_int_equal(next->max_connections_per_ip, 16);
 	assert_int_equal(next->connection_timeout_s, 10);
+	assert_int_equal(next->request_timeout_ms, 20000);
 
 	/* What a reload may change is left as loaded. */
 	assert_string_equal(next->templates[0].summary, "new");

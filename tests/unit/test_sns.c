@@ -1174,8 +1174,8 @@ static void test_subscribe_url_policy(void **state)
 		"HTTPS://Sns.Eu-West-1.AmazonAWS.com/",
 	};
 	static const char *const bad[] = {
-		"http://sns.us-west-2.amazonaws.com/"
-		"?Action=ConfirmSubscription",
+		("http://sns.us-west-2.amazonaws.com/"
+		 "?Action=ConfirmSubscription"),
 		"https://sns.us-west-2.amazonaws.com.evil.com/?Action=X",
 		"https://evil.com/?https://sns.us-west-2.amazonaws.com/",
 		"https://sns.amazonaws.com/?Action=X",

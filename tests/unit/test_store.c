@@ -353,6 +353,26 @@ static void test_read_only(void **state)
 	assert_int_equal(rmdir(empty), 0);
 }
 
+/* The probe is a transaction of its own, committed. */
+static void test_probe(void **state)
+{
+	struct fixture *f = *state;
+	bool seen = false;
+
+	assert_int_equal(store_probe(f->store, 5), 0);
+
+	/* Inside the caller's transaction it cannot begin its own, and
+	 * leaves the caller's alone. */
+	assert_int_equal(store_begin(f->store), 0);
+	assert_int_equal(store_seen_add(f->store, "m4", NULL, NULL, 1), 0);
+	assert_true(store_probe(f->store, 6) < 0);
+	assert_int_equal(store_commit(f->store), 0);
+	assert_int_equal(store_seen_check(f->store, "m4", &seen), 0);
+	assert_true(seen);
+
+	assert_int_equal(store_probe(f->store, 7), 0);
+}
+
 static void test_open_missing_dir(void **state)
 {
 	struct store *store = NULL;
@@ -380,6 +400,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_read_only, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_probe, setup, teardown),
 		cmocka_unit_test(test_open_missing_dir),
 	};
 
