@@ -78,7 +78,7 @@ static int build(struct test_alert *t, const char *severity)
 static size_t on_answer(char *data, size_t size, size_t n, void *userdata)
 {
 	/* A longer answer is cut: only its start is shown. */
-	strbuf_append(userdata, data, size * n);
+	strbuf_append_head(userdata, data, size * n);
 	return size * n;
 }
 

@@ -305,7 +305,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *userdata)
 	struct slot *slot = userdata;
 
 	/* A long answer is cut, not refused: only its start is logged. */
-	strbuf_append(&slot->response, data, size * n);
+	strbuf_append_head(&slot->response, data, size * n);
 	return size * n;
 }
 

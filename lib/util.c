@@ -71,6 +71,13 @@ int strbuf_append(struct strbuf *sb, const char *data, size_t len)
 	return 0;
 }
 
+int strbuf_append_head(struct strbuf *sb, const char *data, size_t len)
+{
+	size_t room = sb->limit - sb->len;
+
+	return strbuf_append(sb, data, len < room ? len : room);
+}
+
 int strbuf_puts(struct strbuf *sb, const char *s)
 {
 	return strbuf_append(sb, s, strlen(s));

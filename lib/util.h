@@ -29,6 +29,9 @@ struct strbuf {
 void strbuf_init(struct strbuf *sb, size_t limit);
 void strbuf_release(struct strbuf *sb);
 int strbuf_append(struct strbuf *sb, const char *data, size_t len);
+/* Appends as much of data as the limit leaves room for and drops the
+ * rest: keeps the start of a text too long to keep whole. */
+int strbuf_append_head(struct strbuf *sb, const char *data, size_t len);
 int strbuf_puts(struct strbuf *sb, const char *s);
 int strbuf_printf(struct strbuf *sb, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

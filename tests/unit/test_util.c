@@ -44,6 +44,14 @@ static void test_strbuf_limit(void **state)
 	data = strbuf_detach(&sb, &len);
 	assert_string_equal(data, "");
 	free(data);
+
+	/* The head of a long text is kept whole, and nothing after it. */
+	strbuf_init(&sb, 6);
+	assert_int_equal(strbuf_append_head(&sb, "abcd", 4), 0);
+	assert_int_equal(strbuf_append_head(&sb, "efgh", 4), 0);
+	assert_int_equal(strbuf_append_head(&sb, "ij", 2), 0);
+	assert_string_equal(sb.data, "abcdef");
+	strbuf_release(&sb);
 }
 
 static void test_utf8(void **state)
