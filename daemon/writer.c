@@ -393,6 +393,25 @@ static int64_t schedule(struct writer *writer)
 	return wait;
 }
 
+/*
+ * When the scheduler should next run, after a commit that may have set
+ * a deadline nearer than the one it planned for (a new incident's next
+ * step): one indexed look-up, so a step fires on time even while the
+ * writer idles. The writer's lock is held.
+ */
+static void plan_after_commit(struct writer *writer, int64_t next_deadline)
+{
+	int64_t in_ms;
+	int64_t at;
+
+	if (next_deadline == ESCALATION_NEVER)
+		return;
+	in_ms = next_deadline - app_wall_ms();
+	at = app_mono_ms() + (in_ms > 0 ? in_ms : 0);
+	if (at < writer->next_schedule_mono)
+		writer->next_schedule_mono = at;
+}
+
 static void beat(struct writer *writer)
 {
 	atomic_store(&writer->heartbeat_mono, app_mono_ms());
@@ -420,6 +439,7 @@ static void *writer_main(void *arg)
 	for (;;) {
 		struct writer_item *batch;
 		struct writer_item *last;
+		int64_t next_deadline;
 		bool queued;
 		int n = 1;
 
@@ -474,9 +494,13 @@ static void *writer_main(void *arg)
 		queued = commit_batch(writer, batch);
 		if (queued && writer->app->delivery)
 			delivery_wake(writer->app->delivery);
+		if (store_incident_next_deadline(writer->store,
+						 &next_deadline) < 0)
+			next_deadline = ESCALATION_NEVER;
 		beat(writer);
 
 		pthread_mutex_lock(&writer->lock);
+		plan_after_commit(writer, next_deadline);
 		/* After a failed commit the probe runs within its interval,
 		 * not at the next deadline, which may be far off. */
 		if (!atomic_load(&writer->app->store_ok) &&

@@ -321,6 +321,52 @@ static void test_pacing_per_routing_key(void **state)
 	free(log);
 }
 
+/* A two-step policy on the real clock, the second step soon. */
+static int setup_short_step(void **state)
+{
+	struct scenario *s = calloc(1, sizeof(*s));
+
+	*state = s;
+	start_delivery(s, false,
+		       "  rate_per_minute: 6000\n"
+		       "  retry: {initial: 100ms, max: 1s, deadline: 1h}\n",
+		       "targets:\n"
+		       "  primary: {routing_key: " HARNESS_KEY_PRIMARY "}\n"
+		       "  secondary: {routing_key: " HARNESS_KEY_SECONDARY "}\n"
+		       "escalation_policies:\n"
+		       "  quick:\n"
+		       "    steps:\n"
+		       "      - {after: 0m, target: primary}\n"
+		       "      - {after: 2s, target: secondary}\n"
+		       "default_route:\n"
+		       "  escalation: quick\n"
+		       "  severity: critical\n"
+		       "  template: ghostline\n");
+	return 0;
+}
+
+/*
+ * The step an alarm's commit schedules fires at its deadline, though
+ * the writer was idle with nothing due when the alarm came: it does not
+ * wait for the writer's idle turn (ten seconds).
+ */
+static void test_new_step_fires_on_time(void **state)
+{
+	struct scenario *s = *state;
+	int64_t start;
+	json_t *event;
+
+	start = harness_mono_ms();
+	post_alarm(s, "cpu-high-s", "ALARM", 0);
+	assert_int_equal(fakepd_wait_accepted(s->pd, 1, 5000), 0);
+	assert_int_equal(fakepd_wait_accepted(s->pd, 2, 7000), 0);
+	assert_true(harness_mono_ms() - start < 7000);
+
+	event = fakepd_request(s->pd, 1);
+	assert_string_equal(field(event, "routing_key"), HARNESS_KEY_SECONDARY);
+	json_decref(event);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -350,6 +396,9 @@ int main(void)
 			scenario_teardown),
 		cmocka_unit_test_setup_teardown(test_pacing_per_routing_key,
 						setup_shared_key,
+						scenario_teardown),
+		cmocka_unit_test_setup_teardown(test_new_step_fires_on_time,
+						setup_short_step,
 						scenario_teardown),
 	};
 
