@@ -464,11 +464,23 @@ static int signals_setup(struct service *s)
 /* The configuration, checked for this start; app owns it after. */
 static int load(struct service *s)
 {
+	struct config_diags errors = {0};
 	struct config *config = NULL;
+	const char *source = NULL;
 	int r;
 
-	if (commands_load_config(s->options->config_path, &config) < 0)
-		return -EINVAL;
+	/* Logged, not printed: under systemd the journal then has each
+	 * error at its priority with the fields a reload's have. */
+	r = commands_config_load(s->options->config_path, &config, &errors,
+				 &source);
+	if (r < 0) {
+		log_load_errors(&errors, source, r);
+		LOG(LOG_LEVEL_ERROR, "config.load_failed", {"file", source},
+		    {"detail", "configuration not loaded; not starting"});
+		config_diags_release(&errors);
+		return r;
+	}
+	config_diags_release(&errors);
 
 	if (config->testing) {
 		if (!s->options->not_production) {

@@ -425,6 +425,25 @@ static void test_testing_settings_need_flag(void **state)
 		harness_log_wait(&s->h, "event=config.testing_settings", 1000));
 }
 
+/* A broken configuration at start: each error logged with its place,
+ * as a reload logs them, and no start. */
+static void test_broken_config_at_start_logged(void **state)
+{
+	struct scenario *s = *state;
+	char at[600];
+	char *log;
+
+	assert_int_equal(harness_write_config(&s->h, "listen: [\n"), 0);
+	assert_int_equal(harness_run_expect_exit(&s->h, NULL, 10000), 1);
+
+	log = harness_slurp(s->h.log_path, NULL);
+	snprintf(at, sizeof(at),
+		 "level=error event=config.error at=%s:", s->h.config);
+	assert_non_null(strstr(log, at));
+	assert_non_null(strstr(log, "event=config.load_failed"));
+	free(log);
+}
+
 /* A second daemon on the same state directory is refused before it
  * binds or delivers: two would send the same outbox twice. */
 static void test_second_daemon_on_store_refused(void **state)
@@ -547,6 +566,9 @@ int main(void)
 						scenario_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_second_daemon_on_store_refused, scenario_setup,
+			scenario_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_broken_config_at_start_logged, scenario_setup,
 			scenario_teardown),
 		cmocka_unit_test(test_check_config_explains_real_alarm),
 	};
