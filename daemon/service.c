@@ -379,7 +379,8 @@ static void become_ready(struct service *s)
 	s->next_status_mono = app_mono_ms() + SERVICE_STATUS_MS;
 }
 
-/* Runs until SIGTERM or SIGINT; returns the signal. */
+/* Runs until SIGTERM or SIGINT; returns the signal, or 0 when the loop
+ * itself failed (logged). */
 static int main_loop(struct service *s)
 {
 	for (;;) {
@@ -395,9 +396,14 @@ static int main_loop(struct service *s)
 		if (wait < 0)
 			wait = 0;
 
-		if (poll(&pfd, 1, (int)wait) < 0 && errno != EINTR)
+		/* Only EINTR can pass: any other failure would repeat at once,
+		 * and a loop that cannot wait cannot hear a signal either. */
+		if (poll(&pfd, 1, (int)wait) < 0 && errno != EINTR) {
 			LOG(LOG_LEVEL_ERROR, "daemon.poll_failed",
-			    {"error", strerror(errno)});
+			    {"error", strerror(errno)},
+			    {"detail", "stopping: the main loop cannot wait"});
+			return 0;
+		}
 
 		while (read(s->signal_fd, &info, sizeof(info)) ==
 		       (ssize_t)sizeof(info)) {
@@ -545,8 +551,11 @@ static int start(struct service *s)
 		goto out;
 	}
 	r = certfetch_new(config, &app->certs);
-	if (r < 0)
+	if (r < 0) {
+		LOG(LOG_LEVEL_ERROR, "certs.init_failed",
+		    {"error", strerror(-r)});
 		goto out;
+	}
 	r = delivery_start(app, &app->delivery);
 	if (r < 0) {
 		LOG(LOG_LEVEL_ERROR, "delivery.start_failed",
@@ -602,6 +611,8 @@ int service_run(const struct service_options *options)
 		goto out;
 
 	sig = main_loop(&s);
+	if (sig == 0)
+		goto out;
 	LOG(LOG_LEVEL_INFO, "daemon.stopping",
 	    {"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"});
 	sd_notify(0, "STOPPING=1\nSTATUS=Stopping: finishing requests and"
