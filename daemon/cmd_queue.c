@@ -19,6 +19,7 @@
 #include "app.h"
 #include "client.h"
 #include "help.h"
+#include "log.h"
 #include "operator.h"
 #include "store.h"
 #include "timeutil.h"
@@ -404,6 +405,29 @@ static const char *write_refusal(const struct queue_cmd *q)
 	       " store must not be written while it does";
 }
 
+/*
+ * A change made on the store directly leaves the record the daemon's
+ * API would: the same event, to the journal where there is one (else on
+ * standard error), with who made it.
+ */
+static void log_store_change(bool drop, const json_t *row)
+{
+	char who[OPERATOR_WHO_MAX];
+	char id[24];
+
+	snprintf(id, sizeof(id), "%lld",
+		 (long long)json_integer_value(json_object_get(row, "id")));
+	if (access("/run/systemd/journal/socket", W_OK) == 0)
+		log_set_target(LOG_TARGET_JOURNAL);
+	operator_who(who);
+	LOG(LOG_LEVEL_INFO, drop ? "queue.dropped" : "queue.retried",
+	    {"id", id}, {"from", text_of(row, "state")},
+	    {"target", text_of(row, "target")},
+	    {"dedup_key", text_of(row, "dedup_key")},
+	    {"action", text_of(row, "action")}, {"source", "store"},
+	    {"actor", who});
+}
+
 static int store_change(struct queue_cmd *q, struct store *store)
 {
 	enum store_queue_scope scope =
@@ -442,6 +466,7 @@ static int store_change(struct queue_cmd *q, struct store *store)
 		goto fail;
 	}
 	print_result(drop ? "dropped" : "retried", row);
+	log_store_change(drop, row);
 	goto out;
 fail:
 	fprintf(stderr, "alertbridge: store: %s\n", store_error(store));
@@ -463,8 +488,10 @@ static int run_on_store(struct queue_cmd *q)
 
 	if (change && write_refusal(q)) {
 		fprintf(stderr,
-			"alertbridge: not changing the store (%s: %s)\n",
-			q->client.base, write_refusal(q));
+			"alertbridge: not changing the store (%s: %s%s%s)\n",
+			q->client.base, write_refusal(q),
+			q->probe_error ? "; asking it failed: " : "",
+			q->probe_error ? q->probe_error : "");
 		return -EBUSY;
 	}
 

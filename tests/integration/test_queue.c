@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -310,6 +311,12 @@ static void test_store_when_stopped(void **state)
 	snprintf(args, sizeof(args), "drop %lld --yes", (long long)pending);
 	assert_int_equal(queue(s, args), 0);
 	assert_non_null(strstr(out, "dropped row"));
+	/* Logged as the API logs it: to the journal where there is one,
+	 * else beside the answer. */
+	if (access("/run/systemd/journal/socket", W_OK) != 0) {
+		assert_non_null(strstr(out, "event=queue.dropped"));
+		assert_non_null(strstr(out, "source=store"));
+	}
 
 	snprintf(args, sizeof(args), "retry %lld --yes", (long long)dead);
 	assert_int_equal(queue(s, args), 0);
