@@ -87,41 +87,87 @@ static bool needs_quotes(const char *value)
 	return false;
 }
 
-/* Appends to line, silently cutting at the end of the buffer. */
-static void append(char *line, size_t *len, const char *text, size_t n)
-{
-	size_t room = LOGFMT_LINE_MAX - 1 - *len;
+/* What a cut line ends with, so that it still parses as key=value. */
+#define CUT_MARK " truncated=true"
 
-	if (n > room)
-		n = room;
-	memcpy(line + *len, text, n);
-	*len += n;
+/*
+ * The line being built. Room is kept for a closing quote and CUT_MARK:
+ * a piece that does not fit ends the line there, and what was written
+ * stays whole (no split escape, no value without its closing quote).
+ */
+struct line {
+	char *text;
+	size_t len;
+	bool cut;
+};
+
+static size_t room(const struct line *l)
+{
+	size_t keep = 1 + sizeof(CUT_MARK) - 1 + 1;
+
+	return l->len + keep < LOGFMT_LINE_MAX ? LOGFMT_LINE_MAX - keep - l->len
+					       : 0;
 }
 
-static void append_value(char *line, size_t *len, const char *value)
+/* Appends a piece whole, or cuts the line before it. */
+static void append(struct line *l, const char *text, size_t n)
+{
+	if (l->cut)
+		return;
+	if (n > room(l)) {
+		l->cut = true;
+		return;
+	}
+	memcpy(l->text + l->len, text, n);
+	l->len += n;
+}
+
+/* Appends as much of plain text as fits, never half a UTF-8 character,
+ * and cuts the line after it when not all did. */
+static void append_prefix(struct line *l, const char *text, size_t n)
+{
+	size_t fit = room(l);
+
+	if (l->cut)
+		return;
+	if (n <= fit) {
+		append(l, text, n);
+		return;
+	}
+	while (fit > 0 && ((unsigned char)text[fit] & 0xc0) == 0x80)
+		fit--;
+	append(l, text, fit);
+	l->cut = true;
+}
+
+static void append_value(struct line *l, const char *value)
 {
 	if (!needs_quotes(value)) {
-		append(line, len, value, strlen(value));
+		append_prefix(l, value, strlen(value));
 		return;
 	}
 
-	append(line, len, "\"", 1);
-	for (const char *p = value; *p; p++) {
+	append(l, "\"", 1);
+	if (l->cut)
+		return;
+	for (const char *p = value; *p && !l->cut; p++) {
 		unsigned char c = (unsigned char)*p;
 		char esc[8];
 
 		if (c == '"' || c == '\\') {
 			esc[0] = '\\';
 			esc[1] = (char)c;
-			append(line, len, esc, 2);
+			append(l, esc, 2);
 		} else if (c < ' ' || c == 0x7f) {
 			snprintf(esc, sizeof(esc), "\\x%02x", c);
-			append(line, len, esc, 4);
+			append(l, esc, 4);
 		} else {
-			append(line, len, (const char *)&c, 1);
+			append(l, (const char *)&c, 1);
 		}
 	}
-	append(line, len, "\"", 1);
+
+	/* The closing quote has its room kept, cut or not. */
+	l->text[l->len++] = '"';
 }
 
 size_t logfmt_line(char line[LOGFMT_LINE_MAX], enum log_level level,
@@ -129,23 +175,29 @@ size_t logfmt_line(char line[LOGFMT_LINE_MAX], enum log_level level,
 		   size_t n_fields)
 {
 	const char *name = logfmt_level_name(level);
-	size_t len = 0;
+	struct line l = {.text = line};
 
-	append(line, &len, "level=", 6);
-	append(line, &len, name, strlen(name));
-	append(line, &len, " event=", 7);
-	append(line, &len, event, strlen(event));
+	append(&l, "level=", 6);
+	append(&l, name, strlen(name));
+	append(&l, " event=", 7);
+	append_prefix(&l, event, strlen(event));
 
-	for (size_t i = 0; i < n_fields; i++) {
+	for (size_t i = 0; i < n_fields && !l.cut; i++) {
 		if (!fields[i].value)
 			continue;
-		append(line, &len, " ", 1);
-		append(line, &len, fields[i].key, strlen(fields[i].key));
-		append(line, &len, "=", 1);
-		append_value(line, &len, fields[i].value);
+		append(&l, " ", 1);
+		append(&l, fields[i].key, strlen(fields[i].key));
+		append(&l, "=", 1);
+		if (!l.cut)
+			append_value(&l, fields[i].value);
 	}
-	line[len] = '\0';
-	return len;
+
+	if (l.cut) {
+		memcpy(line + l.len, CUT_MARK, sizeof(CUT_MARK) - 1);
+		l.len += sizeof(CUT_MARK) - 1;
+	}
+	line[l.len] = '\0';
+	return l.len;
 }
 
 void logfmt_field_name(const char *key, char name[LOGFMT_FIELD_NAME_MAX + 1])

@@ -24,7 +24,9 @@
  *
  * Both are bounded: the line at LOGFMT_LINE_MAX - 1 bytes, the entry at
  * LOGFMT_JOURNAL_FIELDS_MAX fields and LOGFMT_JOURNAL_TEXT_MAX bytes;
- * past that, text is cut and fields are left out.
+ * past that, text is cut and fields are left out. A cut line still
+ * parses: its last value keeps its closing quote, no escape is split,
+ * and it ends with " truncated=true".
  */
 #ifndef ALERTBRIDGE_LOGFMT_H
 #define ALERTBRIDGE_LOGFMT_H

@@ -108,8 +108,23 @@ static void test_line_is_bounded(void **state)
 	big[3 * LOGFMT_LINE_MAX - 1] = '\0';
 	len = logfmt_line(line, LOG_LEVEL_ERROR, "e",
 			  (const struct log_field[]){{"detail", big}}, 1);
-	assert_int_equal(len, LOGFMT_LINE_MAX - 1);
+	assert_true(len < LOGFMT_LINE_MAX);
 	assert_int_equal(strlen(line), len);
+	assert_int_equal(strncmp(line, "level=error event=e detail=xxx", 30),
+			 0);
+	assert_string_equal(line + len - 16, "x truncated=true");
+
+	/* Cut inside a quoted value: the quote is closed, no escape is
+	 * split, and later fields are left out. */
+	for (size_t i = 0; i < 3 * LOGFMT_LINE_MAX - 1; i++)
+		big[i] = i % 2 ? '\n' : ' ';
+	len = logfmt_line(
+		line, LOG_LEVEL_ERROR, "e",
+		(const struct log_field[]){{"detail", big}, {"after", "1"}}, 2);
+	assert_true(len < LOGFMT_LINE_MAX);
+	assert_string_equal(line + len - 16, "\" truncated=true");
+	assert_true(line[len - 17] == ' ' || line[len - 17] == 'a');
+	assert_null(strstr(line, "after="));
 	free(big);
 }
 
