@@ -299,6 +299,10 @@ static bool allowed(const struct queue_cmd *q, const json_t *row)
 			(long long)q->id);
 		return false;
 	}
+	if (!drop && strcmp(text_of(row, "action"), "trigger") == 0)
+		fprintf(stderr, "alertbridge: a trigger sent now opens its"
+				" incident at PagerDuty again if it has since"
+				" been resolved\n");
 	if (operator_confirm(question))
 		return true;
 	fprintf(stderr, "alertbridge: nothing changed\n");
