@@ -1,9 +1,9 @@
 /*
  * loadgen: the load generator of alertbridge's benchmark.
  *
- *   loadgen sink PORT_FILE
+ *   loadgen sink URL_FILE
  *       runs a PagerDuty stand-in answering 202 on a loopback port,
- *       writes its events URL to PORT_FILE, and stops when standard
+ *       writes its events URL to URL_FILE, and stops when standard
  *       input closes;
  *   loadgen ingest URL CERT_DIR REQUESTS CONNECTIONS ALARMS
  *       writes a signing certificate to CERT_DIR, signs REQUESTS SNS
@@ -360,8 +360,10 @@ static bool figures_ok(int n, int connections)
 {
 	if (connections >= 1 && connections <= MAX_CONNECTIONS && n >= 1)
 		return true;
-	fprintf(stderr, "loadgen: REQUESTS and CONNECTIONS must be from 1 "
-			"(CONNECTIONS at most 1024)\n");
+	fprintf(stderr,
+		"loadgen: REQUESTS and CONNECTIONS must be from 1 "
+		"(CONNECTIONS at most %d)\n",
+		MAX_CONNECTIONS);
 	return false;
 }
 
