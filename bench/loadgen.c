@@ -181,13 +181,18 @@ static int alert_bodies(int n, char ***ret_bodies)
 		return -ENOMEM;
 
 	for (int i = 0; i < n; i++) {
-		json_t *alert = json_pack(
-			"[{s:{s:s,s:s,s:s,s:i},s:{s:s},s:s}]", "labels",
-			"alertname", "TargetResponseTime", "severity",
-			"critical", "environment", "production", "alarm", i,
-			"annotations", "summary",
-			"p99 latency of the public API above 250 ms",
-			"generatorURL", "http://127.0.0.1/bench");
+		char alarm[16];
+		json_t *alert;
+
+		/* Alertmanager answers 400 to a label that is not a string. */
+		snprintf(alarm, sizeof(alarm), "%d", i);
+		alert = json_pack("[{s:{s:s,s:s,s:s,s:s},s:{s:s},s:s}]",
+				  "labels", "alertname", "TargetResponseTime",
+				  "severity", "critical", "environment",
+				  "production", "alarm", alarm, "annotations",
+				  "summary",
+				  "p99 latency of the public API above 250 ms",
+				  "generatorURL", "http://127.0.0.1/bench");
 
 		/* json_dumps() takes NULL and returns NULL. */
 		bodies[i] = json_dumps(alert, JSON_COMPACT);
