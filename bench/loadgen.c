@@ -1,9 +1,9 @@
 /*
  * loadgen: the load generator of alertbridge's benchmark.
  *
- *   loadgen sink PORT_FILE
+ *   loadgen sink URL_FILE
  *       runs a PagerDuty stand-in answering 202 on a loopback port,
- *       writes its events URL to PORT_FILE, and stops when standard
+ *       writes its events URL to URL_FILE, and stops when standard
  *       input closes;
  *   loadgen ingest URL CERT_DIR REQUESTS CONNECTIONS ALARMS
  *       writes a signing certificate to CERT_DIR, signs REQUESTS SNS
@@ -38,6 +38,9 @@
 #define CERT_URL  "https://sns.us-east-1.amazonaws.com/" CERT_FILE
 
 #define MAX_CONNECTIONS 1024
+
+/* The test certificate is valid from a day before the run to a day after. */
+#define DAY_MS 86400000
 
 static int64_t mono_ns(void)
 {
@@ -113,15 +116,29 @@ static char *alarm_message(int alarm, bool firing, int64_t when_ms)
 	return text;
 }
 
-static char **sign_bodies(const struct testkey *key, int n, int alarms,
-			  size_t *ret_bytes)
+/* Destroys what sign_bodies() or alert_bodies() made; takes NULL. */
+static void free_bodies(char **bodies, int n)
+{
+	for (int i = 0; bodies && i < n; i++)
+		free(bodies[i]);
+	free(bodies);
+}
+
+/*
+ * Signs n notifications into *ret_bodies (free_bodies() them). 0, or
+ * -ENOMEM when a body cannot be made: the test helpers give no cause,
+ * and allocation is the one they can meet here.
+ */
+static int sign_bodies(const struct testkey *key, int n, int alarms,
+		       char ***ret_bodies)
 {
 	int64_t start = wall_ms();
-	char **bodies = calloc((size_t)n, sizeof(*bodies));
-	size_t bytes = 0;
+	char **bodies;
+	int r = 0;
 
+	bodies = calloc((size_t)n, sizeof(*bodies));
 	if (!bodies)
-		return NULL;
+		return -ENOMEM;
 
 	for (int i = 0; i < n; i++) {
 		char id[64], *message;
@@ -137,12 +154,59 @@ static char **sign_bodies(const struct testkey *key, int n, int alarms,
 		free(message);
 		bodies[i] = testkey_sign_envelope(key, envelope, 2, CERT_URL);
 		json_decref(envelope);
-		if (!bodies[i])
-			return NULL;
-		bytes += strlen(bodies[i]);
+		if (!bodies[i]) {
+			r = -ENOMEM;
+			goto out;
+		}
 	}
-	*ret_bytes = bytes;
-	return bodies;
+	*ret_bodies = bodies;
+	bodies = NULL;
+out:
+	free_bodies(bodies, n);
+	return r;
+}
+
+/*
+ * One firing alert with distinct labels per body, as an Alertmanager
+ * client would send, into *ret_bodies (free_bodies() them). 0, or
+ * -ENOMEM.
+ */
+static int alert_bodies(int n, char ***ret_bodies)
+{
+	char **bodies;
+	int r = 0;
+
+	bodies = calloc((size_t)n, sizeof(*bodies));
+	if (!bodies)
+		return -ENOMEM;
+
+	for (int i = 0; i < n; i++) {
+		char alarm[16];
+		json_t *alert;
+
+		/* Alertmanager answers 400 to a label that is not a string. */
+		snprintf(alarm, sizeof(alarm), "%d", i);
+		alert = json_pack("[{s:{s:s,s:s,s:s,s:s},s:{s:s},s:s}]",
+				  "labels", "alertname", "TargetResponseTime",
+				  "severity", "critical", "environment",
+				  "production", "alarm", alarm, "annotations",
+				  "summary",
+				  "p99 latency of the public API above 250 ms",
+				  "generatorURL", "http://127.0.0.1/bench");
+
+		/* json_dumps() takes NULL and returns NULL. */
+		bodies[i] = json_dumps(alert, JSON_COMPACT);
+		json_decref(alert);
+		if (!bodies[i]) {
+			r = -ENOMEM;
+			goto out;
+		}
+	}
+	*ret_bodies = bodies;
+	bodies = NULL;
+out:
+	free_bodies(bodies, n);
+	return r;
 }
 
 struct slot {
@@ -173,8 +237,9 @@ struct post_run {
 	long expect_status;
 };
 
-static void slot_send(struct slot *slot, CURLM *multi,
-		      const struct post_run *run, int index)
+/* Hands body index to slot's handle: 0, or -ENOMEM from libcurl. */
+static int slot_send(struct slot *slot, CURLM *multi,
+		     const struct post_run *run, int index)
 {
 	curl_easy_setopt(slot->easy, CURLOPT_URL, run->url);
 	curl_easy_setopt(slot->easy, CURLOPT_POSTFIELDS, run->bodies[index]);
@@ -185,39 +250,64 @@ static void slot_send(struct slot *slot, CURLM *multi,
 	curl_easy_setopt(slot->easy, CURLOPT_PRIVATE, slot);
 	slot->index = index;
 	slot->started_ns = mono_ns();
-	curl_multi_add_handle(multi, slot->easy);
+	if (curl_multi_add_handle(multi, slot->easy) != CURLM_OK)
+		return -ENOMEM;
+	return 0;
 }
 
-static int post_all(const struct post_run *run)
+/*
+ * Posts every body over run->connections handles, then prints one line
+ * of figures. 0 with the count of failed requests in *ret_failed, or
+ * -ENOMEM when libcurl cannot be set up or stops (nothing printed).
+ */
+static int post_all(const struct post_run *run, int *ret_failed)
 {
 	struct slot slots[MAX_CONNECTIONS];
 	int64_t *latency, start_ns, elapsed_ns;
 	int next = 0, done = 0, ok = 0, failed = 0, running = 0;
+	int handles = 0, r = 0;
 	size_t bytes = 0;
-	CURLM *multi;
+	CURLM *multi = NULL;
 
 	latency = calloc((size_t)run->n, sizeof(*latency));
 	if (!latency)
-		return 1;
+		return -ENOMEM;
 	for (int i = 0; i < run->n; i++)
 		bytes += strlen(run->bodies[i]);
 
 	multi = curl_multi_init();
+	if (!multi) {
+		r = -ENOMEM;
+		goto out;
+	}
 	curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS,
 			  (long)run->connections);
+	for (; handles < run->connections && handles < run->n; handles++) {
+		slots[handles].easy = curl_easy_init();
+		if (!slots[handles].easy) {
+			r = -ENOMEM;
+			goto out;
+		}
+	}
 
 	start_ns = mono_ns();
-	for (int i = 0; i < run->connections && next < run->n; i++) {
-		slots[i].easy = curl_easy_init();
-		slot_send(&slots[i], multi, run, next++);
+	for (int i = 0; i < handles; i++) {
+		r = slot_send(&slots[i], multi, run, next++);
+		if (r < 0)
+			goto out;
 	}
 
 	while (done < run->n) {
 		struct CURLMsg *msg;
 		int queued;
 
-		curl_multi_perform(multi, &running);
-		while ((msg = curl_multi_info_read(multi, &queued))) {
+		/* A multi handle that fails would leave the loop spinning. */
+		if (curl_multi_perform(multi, &running) != CURLM_OK) {
+			r = -ENOMEM;
+			goto out;
+		}
+		for (msg = curl_multi_info_read(multi, &queued); msg;
+		     msg = curl_multi_info_read(multi, &queued)) {
 			struct slot *slot;
 			long status = 0;
 
@@ -234,11 +324,17 @@ static int post_all(const struct post_run *run)
 			else
 				failed++;
 			curl_multi_remove_handle(multi, slot->easy);
-			if (next < run->n)
-				slot_send(slot, multi, run, next++);
+			if (next < run->n) {
+				r = slot_send(slot, multi, run, next++);
+				if (r < 0)
+					goto out;
+			}
 		}
-		if (done < run->n)
-			curl_multi_poll(multi, NULL, 0, 100, NULL);
+		if (done < run->n &&
+		    curl_multi_poll(multi, NULL, 0, 100, NULL) != CURLM_OK) {
+			r = -ENOMEM;
+			goto out;
+		}
 	}
 	elapsed_ns = mono_ns() - start_ns;
 
@@ -249,30 +345,73 @@ static int post_all(const struct post_run *run)
 	       run->n / (elapsed_ns / 1e9), latency[run->n / 2] / 1e6,
 	       latency[(size_t)run->n * 99 / 100] / 1e6,
 	       bytes / (size_t)run->n);
-
-	for (int i = 0; i < run->connections && i < run->n; i++)
+	*ret_failed = failed;
+out:
+	/*
+	 * A failure mid-run leaves handles added: each leaves the multi
+	 * handle first (removing one that is not added does nothing).
+	 */
+	for (int i = 0; i < handles; i++) {
+		if (multi)
+			curl_multi_remove_handle(multi, slots[i].easy);
 		curl_easy_cleanup(slots[i].easy);
+	}
 	curl_multi_cleanup(multi);
 	free(latency);
-	return failed == 0 ? 0 : 1;
-}
-
-static void free_bodies(char **bodies, int n)
-{
-	for (int i = 0; bodies && i < n; i++)
-		free(bodies[i]);
-	free(bodies);
+	return r;
 }
 
 static bool figures_ok(int n, int connections)
 {
 	if (connections >= 1 && connections <= MAX_CONNECTIONS && n >= 1)
 		return true;
-	fprintf(stderr, "loadgen: REQUESTS and CONNECTIONS must be from 1 "
-			"(CONNECTIONS at most 1024)\n");
+	fprintf(stderr,
+		"loadgen: REQUESTS and CONNECTIONS must be from 1 "
+		"(CONNECTIONS at most %d)\n",
+		MAX_CONNECTIONS);
 	return false;
 }
 
+/*
+ * Posts run's bodies and prints the figures: 0, -ENOMEM when libcurl
+ * cannot be set up, or -EIO when any request failed.
+ */
+static int post_and_report(const struct post_run *run)
+{
+	int failed = 0;
+
+	if (!run->headers) {
+		fprintf(stderr, "loadgen: out of memory\n");
+		return -ENOMEM;
+	}
+	if (post_all(run, &failed) < 0) {
+		fprintf(stderr, "loadgen: libcurl failed\n");
+		return -ENOMEM;
+	}
+	return failed == 0 ? 0 : -EIO;
+}
+
+/*
+ * Builds a header list; NULL when any append fails (curl_slist_append()
+ * leaves the list it was given alone then, so it is freed here).
+ */
+static struct curl_slist *header_list(const char *const *headers)
+{
+	struct curl_slist *list = NULL;
+
+	for (int i = 0; headers[i]; i++) {
+		struct curl_slist *longer = curl_slist_append(list, headers[i]);
+
+		if (!longer) {
+			curl_slist_free_all(list);
+			return NULL;
+		}
+		list = longer;
+	}
+	return list;
+}
+
+/* The commands return loadgen's exit status: 0, or 1 on any failure. */
 static int run_ingest(const char *url, const char *cert_dir, int n,
 		      int connections, int alarms)
 {
@@ -282,34 +421,41 @@ static int run_ingest(const char *url, const char *cert_dir, int n,
 		.connections = connections,
 		.expect_status = 200,
 	};
+	static const char *const headers[] = {
+		"Content-Type: text/plain; charset=UTF-8",
+		"x-amz-sns-message-type: Notification",
+		"Expect:",
+		NULL,
+	};
 	struct testkey *key = NULL;
-	size_t bytes;
+	int64_t now = wall_ms();
 	int r;
 
 	if (!figures_ok(n, connections) || alarms < 1)
 		return 1;
-	if (testkey_generate(wall_ms() - 86400000, wall_ms() + 86400000, &key) <
-		    0 ||
-	    testkey_write_cert(key, cert_dir, CERT_FILE) < 0) {
+	if (testkey_generate(now - DAY_MS, now + DAY_MS, &key) < 0) {
 		fprintf(stderr, "loadgen: cannot make the certificate\n");
 		return 1;
 	}
-	run.bodies = sign_bodies(key, n, alarms, &bytes);
-	testkey_free(key);
-	if (!run.bodies) {
+	r = testkey_write_cert(key, cert_dir, CERT_FILE);
+	if (r < 0) {
+		fprintf(stderr, "loadgen: cannot write the certificate to %s\n",
+			cert_dir);
+		goto out;
+	}
+	r = sign_bodies(key, n, alarms, &run.bodies);
+	if (r < 0) {
 		fprintf(stderr, "loadgen: cannot sign the messages\n");
-		return 1;
+		goto out;
 	}
 
-	run.headers = curl_slist_append(
-		NULL, "Content-Type: text/plain; charset=UTF-8");
-	run.headers = curl_slist_append(run.headers,
-					"x-amz-sns-message-type: Notification");
-	run.headers = curl_slist_append(run.headers, "Expect:");
-	r = post_all(&run);
+	run.headers = header_list(headers);
+	r = post_and_report(&run);
+out:
+	testkey_free(key);
 	curl_slist_free_all(run.headers);
 	free_bodies(run.bodies, n);
-	return r;
+	return r < 0 ? 1 : 0;
 }
 
 /* One firing alert per POST, as an Alertmanager client would send. */
@@ -321,34 +467,25 @@ static int run_alertmanager(const char *url, int n, int connections)
 		.connections = connections,
 		.expect_status = 200,
 	};
+	static const char *const headers[] = {
+		"Content-Type: application/json",
+		"Expect:",
+		NULL,
+	};
 	int r;
 
 	if (!figures_ok(n, connections))
 		return 1;
-	run.bodies = calloc((size_t)n, sizeof(*run.bodies));
-	if (!run.bodies)
+	if (alert_bodies(n, &run.bodies) < 0) {
+		fprintf(stderr, "loadgen: cannot make the alerts\n");
 		return 1;
-	for (int i = 0; i < n; i++) {
-		json_t *alert = json_pack(
-			"[{s:{s:s,s:s,s:s,s:i},s:{s:s},s:s}]", "labels",
-			"alertname", "TargetResponseTime", "severity",
-			"critical", "environment", "production", "alarm", i,
-			"annotations", "summary",
-			"p99 latency of the public API above 250 ms",
-			"generatorURL", "http://127.0.0.1/bench");
-
-		run.bodies[i] = json_dumps(alert, JSON_COMPACT);
-		json_decref(alert);
-		if (!run.bodies[i])
-			return 1;
 	}
 
-	run.headers = curl_slist_append(NULL, "Content-Type: application/json");
-	run.headers = curl_slist_append(run.headers, "Expect:");
-	r = post_all(&run);
+	run.headers = header_list(headers);
+	r = post_and_report(&run);
 	curl_slist_free_all(run.headers);
 	free_bodies(run.bodies, n);
-	return r;
+	return r < 0 ? 1 : 0;
 }
 
 static int run_sink(const char *url_file)
@@ -356,6 +493,7 @@ static int run_sink(const char *url_file)
 	struct fakepd *pd;
 	char buf[64];
 	FILE *f;
+	int r = 1;
 
 	if (fakepd_start(&pd) < 0) {
 		fprintf(stderr, "loadgen: cannot start the sink\n");
@@ -364,17 +502,23 @@ static int run_sink(const char *url_file)
 	f = fopen(url_file, "w");
 	if (!f) {
 		fprintf(stderr, "loadgen: %s: %s\n", url_file, strerror(errno));
-		return 1;
+		goto out;
 	}
 	fprintf(f, "%s\n", fakepd_url(pd));
-	fclose(f);
+	/* A failed write shows here, where the buffer goes out. */
+	if (fclose(f) != 0) {
+		fprintf(stderr, "loadgen: %s: %s\n", url_file, strerror(errno));
+		goto out;
+	}
 
 	/* Until the benchmark closes our standard input. */
 	while (read(STDIN_FILENO, buf, sizeof(buf)) > 0)
 		;
 	printf("sink: %zu events received\n", fakepd_count(pd));
+	r = 0;
+out:
 	fakepd_stop(pd);
-	return 0;
+	return r;
 }
 
 int main(int argc, char **argv)
