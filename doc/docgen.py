@@ -9,7 +9,7 @@ One source per fact:
                               comments: the body of alertbridge.yaml(5);
   doc/alertbridge.yaml.5.md   the frame around it (name, files, see also).
 
-The Markdown is a small, strict subset, and anything else is an error:
+The Markdown is a small subset:
   # NAME SECTION - summary    the first line: the page's name
   ## HEADING                  a section (COMMANDS holds the commands)
   ### command - summary       a command, with its --help text below
@@ -22,6 +22,15 @@ The Markdown is a small, strict subset, and anything else is an error:
   @config-reference           (alertbridge.yaml.5.md) the reference
                               made from config/alertbridge.yaml
   <!-- ... -->                left out
+  any other lines             a paragraph, up to a blank line, a literal
+                              block or a list
+These are errors: a first line of another form, text before the first
+section, any other heading ("#" at the start of a line), a command
+outside COMMANDS or not in the form above, a list item whose TERM is
+not in `backticks` or *asterisks*; in the command reference, no
+COMMANDS section, and for the --help texts no command or no SYNOPSIS
+that starts with a literal block.
+
 Inline: `code` is bold in the manual, *word* italic; both read plain in
 --help. An option's text starting "one of `a`, `b`" gives the words the
 completion offers for its argument; *FILE* completes files, *DIR*
@@ -263,7 +272,8 @@ def roff_page(page, version, reference=None):
     # Identifiers fill these pages: never break one with a hyphen.
     out += [".nh", ".ad l"]
     out.append(".SH NAME")
-    out.append("%s \\- %s" % (roff_escape(page.name), roff_escape(page.summary)))
+    out.append("%s \\- %s" % (roff_escape(page.name),
+                             roff_escape(page.summary)))
     for heading, blocks, commands in page.sections:
         out.append(".SH " + roff_escape(heading))
         out += roff_blocks(blocks, reference)
@@ -331,7 +341,14 @@ def help_overview(page, commands):
     synopsis = None
     for heading, blocks, _ in page.sections:
         if heading == "SYNOPSIS":
+            if not blocks or blocks[0].kind != "code":
+                raise DocError("SYNOPSIS does not start with a literal"
+                               " block")
             synopsis = blocks[0].lines[0]
+    if synopsis is None:
+        raise DocError("no SYNOPSIS section")
+    if not commands:
+        raise DocError("no command under COMMANDS")
     width = max(len(c.name) for c in commands) + 3
     out = ["Usage: " + synopsis, "", "Commands:"]
     out += ["  " + c.name.ljust(width) + c.summary for c in commands]
@@ -573,10 +590,15 @@ def main():
         if args.help_header:
             write(args.help_header, help_header(page, commands))
         if args.completion:
+            if not args.completion_template:
+                raise DocError("--completion needs --completion-template")
             with open(args.completion_template, encoding="utf-8") as f:
                 template = f.read()
             write(args.completion, completion(page, commands, template))
         if args.man5:
+            if not args.config_page or not args.config_example:
+                raise DocError("--man5 needs --config-page and"
+                               " --config-example")
             frame = parse_page(args.config_page)
             write(args.man5, roff_page(frame, args.version,
                                        config_reference(args.config_example)))
