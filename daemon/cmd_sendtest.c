@@ -41,14 +41,14 @@ struct test_alert {
 
 static int build(struct test_alert *t, const char *severity)
 {
-	char host[256] = "unknown";
+	char host[OPERATOR_HOST_MAX];
 	char now_text[32];
 	char stamp[32];
 	uint32_t nonce = 0;
 	int64_t now = app_wall_ms();
 	json_t *payload;
 
-	gethostname(host, sizeof(host) - 1);
+	operator_host(host);
 	timeutil_format(now, now_text);
 	if (getrandom(&nonce, sizeof(nonce), GRND_NONBLOCK) < 0)
 		nonce = (uint32_t)app_mono_ms();
@@ -114,8 +114,11 @@ static int send_event(const struct test_alert *t, const char *action)
 		goto out;
 	}
 	r = delivery_setup_event(curl, t->config, body, &headers);
-	if (r < 0)
+	if (r < 0) {
+		fprintf(stderr, "alertbridge: %s not sent: %s\n", action,
+			strerror(-r));
 		goto out;
+	}
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_answer);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &answer);
 
@@ -206,6 +209,11 @@ static int run(const struct config *config, const char *target_name,
 		operator_wait_enter("The test alert is open. Press Enter to"
 				    " resolve it (Ctrl-C leaves it open). ");
 	r = send_event(&t, "resolve");
+	if (r < 0)
+		fprintf(stderr,
+			"alertbridge: the test alert is still open:"
+			" resolve it in PagerDuty (dedup_key %s)\n",
+			t.dedup_key);
 out:
 	free(t.payload);
 	return r;

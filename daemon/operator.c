@@ -76,11 +76,19 @@ const char *operator_user(void)
 	return pw ? pw->pw_name : "unknown";
 }
 
+void operator_host(char out[OPERATOR_HOST_MAX])
+{
+	if (gethostname(out, OPERATOR_HOST_MAX) < 0)
+		snprintf(out, OPERATOR_HOST_MAX, "unknown");
+	/* gethostname() need not end a cut name. */
+	out[OPERATOR_HOST_MAX - 1] = '\0';
+}
+
 void operator_who(char out[OPERATOR_WHO_MAX])
 {
-	char host[256] = "unknown";
+	char host[OPERATOR_HOST_MAX];
 
-	gethostname(host, sizeof(host) - 1);
+	operator_host(host);
 	snprintf(out, OPERATOR_WHO_MAX, "%.31s@%.31s", operator_user(), host);
 }
 

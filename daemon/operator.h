@@ -37,6 +37,10 @@ void operator_wait_enter(const char *prompt);
 /* Who runs the command: the user behind sudo, else the login name. */
 const char *operator_user(void);
 
+/* The host name, cut to fit; "unknown" when it cannot be had. */
+#define OPERATOR_HOST_MAX 256
+void operator_host(char out[OPERATOR_HOST_MAX]);
+
 /* operator_user() and the host name, as "user@host", cut to fit. */
 #define OPERATOR_WHO_MAX 64
 void operator_who(char out[OPERATOR_WHO_MAX]);

@@ -364,10 +364,14 @@ static void become_ready(struct service *s)
 
 	s->ready = true;
 	config = app_config_acquire(&s->app);
-	if (s->options->port_file &&
-	    write_port_file(s->options->port_file, s->port) < 0)
-		LOG(LOG_LEVEL_WARNING, "server.port_file_failed",
-		    {"path", s->options->port_file});
+	if (s->options->port_file) {
+		int r = write_port_file(s->options->port_file, s->port);
+
+		if (r < 0)
+			LOG(LOG_LEVEL_WARNING, "server.port_file_failed",
+			    {"path", s->options->port_file},
+			    {"error", strerror(-r)});
+	}
 	LOG(LOG_LEVEL_INFO, "daemon.ready", {"config", config->path},
 	    {"listen",
 	     s->listen_fd >= 0 ? "systemd socket" : config->listen_host},

@@ -131,6 +131,19 @@ static void test_refused_event_fails(void **state)
 	assert_int_equal(fakepd_count(f->pd), 1);
 }
 
+/* A refused resolve says the test alert stays open, and by which key. */
+static void test_refused_resolve_says_open(void **state)
+{
+	struct fixture *f = *state;
+
+	fakepd_script(f->pd, (struct fakepd_answer){202, -1, 0}, 1);
+	fakepd_script(f->pd, (struct fakepd_answer){400, -1, 0}, 1);
+	assert_int_equal(send_test(f, "--target primary --resolve"), 1);
+	assert_int_equal(fakepd_count(f->pd), 2);
+	assert_non_null(strstr(f->out, "the test alert is still open"));
+	assert_non_null(strstr(f->out, "(dedup_key alertbridge-test/"));
+}
+
 static void test_no_terminal_no_flag(void **state)
 {
 	struct fixture *f = *state;
@@ -182,6 +195,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_event_fails, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_refused_resolve_says_open,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_terminal_no_flag, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(
