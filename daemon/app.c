@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "log.h"
 #include "timeutil.h"
 #include "util.h"
 
@@ -94,6 +95,7 @@ void app_config_release(struct app *app, const struct config *config)
 {
 	struct app_configs *configs = app->configs;
 	struct snapshot *unused = NULL;
+	bool found = false;
 
 	if (!config)
 		return;
@@ -102,6 +104,7 @@ void app_config_release(struct app *app, const struct config *config)
 	if (configs->running->config == config) {
 		/* The running one keeps its own reference. */
 		configs->running->refs--;
+		found = true;
 	} else {
 		for (struct snapshot **p = &configs->retired; *p;
 		     p = &(*p)->next) {
@@ -111,10 +114,17 @@ void app_config_release(struct app *app, const struct config *config)
 				unused = *p;
 				*p = unused->next;
 			}
+			found = true;
 			break;
 		}
 	}
 	pthread_mutex_unlock(&configs->lock);
+
+	/* A configuration released twice, or never acquired: a bug that
+	 * would free one still in use, so it is said, not passed over. */
+	if (!found)
+		LOG(LOG_LEVEL_ERROR, "config.release_unknown",
+		    {"detail", "a configuration not held was released"});
 
 	/* Freed outside the lock: nobody can reach it any more. */
 	if (unused)
