@@ -198,13 +198,17 @@ static void print_report(const struct store_incident *inc,
 		describe(&t[i], out);
 		fputs(" |\n", out);
 	}
-	if (ep.before > 0 || truncated)
+	if (truncated)
 		fprintf(out,
-			"\n_%s%zu record%s of earlier episodes of this"
-			" incident %s not shown._\n",
-			truncated ? "More than " : "", ep.before,
-			ep.before == 1 ? "" : "s",
-			ep.before == 1 && !truncated ? "is" : "are");
+			"\n_Only the latest %d records of this incident's"
+			" timeline were read; earlier ones are not shown._\n",
+			POSTMORTEM_TIMELINE_MAX);
+	else if (ep.before > 0)
+		fprintf(out,
+			"\n_%zu record%s of earlier episodes of this incident"
+			" %s not shown._\n",
+			ep.before, ep.before == 1 ? "" : "s",
+			ep.before == 1 ? "is" : "are");
 
 	fputs("\n## Root cause\n\n"
 	      "_To be written: what caused it, and why it was not caught"
