@@ -324,10 +324,14 @@ static bool precheck(const struct config *config,
 
 	/* A SubscribeURL we would never fetch need not cost a
 	 * certificate fetch either. */
+	/* Named, not shown: a SubscribeURL carries the subscription's
+	 * token. */
 	if (msg->type == SNS_TYPE_SUBSCRIPTION_CONFIRMATION &&
 	    sns_subscribe_url_check(msg->subscribe_url, &reason) < 0) {
-		refuse(response, msg, 400, METRICS_REJECT_SUBSCRIBE_URL,
-		       reason);
+		char text[160];
+
+		snprintf(text, sizeof(text), "SubscribeURL: %s", reason);
+		refuse(response, msg, 400, METRICS_REJECT_SUBSCRIBE_URL, text);
 		return false;
 	}
 
@@ -371,7 +375,15 @@ static bool verify(struct app *app, const struct config *config,
 
 	r = sns_cert_url_check(msg->signing_cert_url, &file_name, &reason);
 	if (r < 0) {
-		refuse(response, msg, 400, METRICS_REJECT_CERT_URL, reason);
+		char text[SNS_URL_MAX + 160];
+
+		/* The URL as sent, cut at its bound: whoever reads the log
+		 * sees which host was asked for. */
+		snprintf(text, sizeof(text), "SigningCertURL %.*s: %s",
+			 SNS_URL_MAX,
+			 msg->signing_cert_url ? msg->signing_cert_url : "",
+			 reason);
+		refuse(response, msg, 400, METRICS_REJECT_CERT_URL, text);
 		goto out;
 	}
 

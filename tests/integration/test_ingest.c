@@ -323,6 +323,9 @@ static void test_bad_inputs(void **state)
 				     "https://sns.us-east-1.amazonaws.com.evil"
 				     ".example/" SCENARIO_CERT);
 	assert_int_equal(post(s, body, &r), 400);
+	assert_non_null(strstr(r.body, "SigningCertURL https://sns.us-east-1"
+				       ".amazonaws.com.evil.example/"));
+	assert_non_null(strstr(r.body, ": URL host is not"));
 	json_decref(env);
 	free(body);
 
