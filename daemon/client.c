@@ -170,8 +170,11 @@ static int call(const struct client *c, const char *method, const char *path,
 	return r;
 }
 
-/* Parses -c and --url, loads the configuration, checks the token. */
-static int client_open(int argc, char **argv, const char *command,
+/*
+ * Parses -c and --url and the operands (exactly n of them, from
+ * argv[optind] on), loads the configuration, checks the token.
+ */
+static int client_open(int argc, char **argv, const char *command, int n,
 		       struct client *c)
 {
 	static const struct option options[] = {
@@ -201,6 +204,15 @@ static int client_open(int argc, char **argv, const char *command,
 			return -EINVAL;
 		}
 	}
+	if (optind + n > argc) {
+		fprintf(stderr, "alertbridge: %s needs the incident's key\n",
+			command);
+		help_print(command, stderr);
+		return -EINVAL;
+	}
+	if (commands_no_operands(argc, argv, optind + n,
+				 n ? "one key at a time" : NULL) < 0)
+		return -EINVAL;
 
 	if (commands_load_config(config_path, &config) < 0)
 		return -EINVAL;
@@ -268,7 +280,7 @@ int command_incidents(int argc, char **argv)
 	long status = 0;
 	int code = EXIT_FAILURE;
 
-	if (client_open(argc, argv, "incidents", &c) < 0)
+	if (client_open(argc, argv, "incidents", 0, &c) < 0)
 		return EXIT_FAILURE;
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -288,10 +300,11 @@ int command_incidents(int argc, char **argv)
 	return code;
 }
 
-int command_incident_action(int argc, char **argv)
+/* command is "ack" or "resolve". */
+static int incident_action(int argc, char **argv, const char *command)
 {
 	const char *verb =
-		strcmp(argv[0], "ack") == 0 ? "acknowledge" : "resolve";
+		strcmp(command, "ack") == 0 ? "acknowledge" : "resolve";
 	struct strbuf answer;
 	struct client c = {0};
 	char who[OPERATOR_WHO_MAX];
@@ -302,15 +315,10 @@ int command_incident_action(int argc, char **argv)
 	const char *key;
 	int n;
 
-	if (client_open(argc, argv, argv[0], &c) < 0)
+	if (client_open(argc, argv, command, 1, &c) < 0)
 		return EXIT_FAILURE;
 	operator_who(who);
 	c.actor = who;
-	if (optind + 1 != argc) {
-		help_print(argv[0], stderr);
-		config_free(c.config);
-		return EXIT_FAILURE;
-	}
 	key = argv[optind];
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -338,4 +346,14 @@ int command_incident_action(int argc, char **argv)
 	config_free(c.config);
 	curl_global_cleanup();
 	return code;
+}
+
+int command_ack(int argc, char **argv)
+{
+	return incident_action(argc, argv, "ack");
+}
+
+int command_resolve(int argc, char **argv)
+{
+	return incident_action(argc, argv, "resolve");
 }

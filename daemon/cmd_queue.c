@@ -17,6 +17,7 @@
 #include "api.h"
 #include "app.h"
 #include "client.h"
+#include "commands.h"
 #include "help.h"
 #include "operator.h"
 #include "store.h"
@@ -583,20 +584,38 @@ static int parse(int argc, char **argv, struct queue_cmd *q,
 			help_print("queue", stdout);
 			exit(EXIT_SUCCESS);
 		default:
+			help_print("queue", stderr);
 			return -EINVAL;
 		}
 	}
 
-	if (optind >= argc)
+	if (optind >= argc) {
+		fprintf(stderr,
+			"alertbridge: queue needs an action: list, show,"
+			" retry or drop\n");
+		help_print("queue", stderr);
 		return -EINVAL;
+	}
 	q->action = argv[optind++];
 	if (strcmp(q->action, "list") == 0)
-		return optind == argc ? 0 : -EINVAL;
+		return commands_no_operands(argc, argv, optind,
+					    "list takes no row id");
 	if (strcmp(q->action, "show") != 0 && strcmp(q->action, "retry") != 0 &&
-	    strcmp(q->action, "drop") != 0)
+	    strcmp(q->action, "drop") != 0) {
+		fprintf(stderr, "alertbridge: unknown queue action '%s'\n",
+			q->action);
+		help_print("queue", stderr);
 		return -EINVAL;
+	}
 
-	if (optind + 1 != argc)
+	if (optind == argc) {
+		fprintf(stderr, "alertbridge: queue %s needs a row id\n",
+			q->action);
+		help_print("queue", stderr);
+		return -EINVAL;
+	}
+	if (commands_no_operands(argc, argv, optind + 1,
+				 "one row id at a time") < 0)
 		return -EINVAL;
 	errno = 0;
 	id = strtoll(argv[optind], &end, 10);
@@ -616,10 +635,8 @@ int command_queue(int argc, char **argv)
 	const char *url = NULL;
 	int r;
 
-	if (parse(argc, argv, &q, &config_path, &url) < 0) {
-		help_print("queue", stderr);
+	if (parse(argc, argv, &q, &config_path, &url) < 0)
 		return EXIT_FAILURE;
-	}
 	if (operator_load_config(config_path, &q.config) < 0)
 		return EXIT_FAILURE;
 

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "app.h"
+#include "commands.h"
 #include "delivery.h"
 #include "help.h"
 #include "operator.h"
@@ -258,7 +259,9 @@ int command_send_test(int argc, char **argv)
 			return EXIT_FAILURE;
 		}
 	}
-	if (optind < argc || flags > 1 || !CONFIG_SEVERITY_VALID(severity)) {
+	if (commands_no_operands(argc, argv, optind, NULL) < 0)
+		return EXIT_FAILURE;
+	if (flags > 1 || !CONFIG_SEVERITY_VALID(severity)) {
 		if (flags > 1)
 			fprintf(stderr, "alertbridge: --resolve and"
 					" --no-resolve exclude each other\n");
