@@ -27,6 +27,7 @@
 #define QUEUE_LIST_MAX 500
 
 enum daemon_state {
+	DAEMON_UNASKED, /* no configuration loaded: only reading the store */
 	DAEMON_DOWN,    /* connection refused: the store is ours */
 	DAEMON_UP,      /* it answered */
 	DAEMON_UNKNOWN, /* something else failed: assume it may run */
@@ -397,6 +398,7 @@ static const char *write_refusal(const struct queue_cmd *q)
 				 " configuration has no api token to reach"
 				 " its API; set api.token* or stop the"
 				 " daemon";
+	case DAEMON_UNASKED:
 	case DAEMON_UNKNOWN:
 		break;
 	}
@@ -467,7 +469,7 @@ static int run_on_store(struct queue_cmd *q)
 		return -EBUSY;
 	}
 
-	if (q->daemon != DAEMON_DOWN)
+	if (q->daemon == DAEMON_UP || q->daemon == DAEMON_UNKNOWN)
 		fprintf(stderr,
 			"alertbridge: reading the store in %s directly (%s)\n",
 			dir,
@@ -633,10 +635,22 @@ int command_queue(int argc, char **argv)
 	struct queue_cmd q = {0};
 	const char *config_path = NULL;
 	const char *url = NULL;
+	bool reading;
 	int r;
 
 	if (parse(argc, argv, &q, &config_path, &url) < 0)
 		return EXIT_FAILURE;
+
+	/*
+	 * Reading the store --store names needs nothing of the
+	 * configuration, as for postmortem. A change still loads it: the
+	 * daemon's address must be asked before the store is written.
+	 */
+	reading =
+		strcmp(q.action, "list") == 0 || strcmp(q.action, "show") == 0;
+	if (q.store_dir && !config_path && reading)
+		return run_on_store(&q) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+
 	if (operator_load_config(config_path, &q.config) < 0)
 		return EXIT_FAILURE;
 
