@@ -154,7 +154,8 @@ static int pick_target(const struct config *config, const char *name,
 		*ret_target = config_find_target(config, name);
 		if (*ret_target)
 			return 0;
-		fprintf(stderr, "alertbridge: no target is named %s\n", name);
+		fprintf(stderr,
+			"alertbridge: no target is named '%s'; targets:", name);
 	} else if (config->n_targets == 1) {
 		*ret_target = &config->targets[0];
 		return 0;
@@ -163,7 +164,7 @@ static int pick_target(const struct config *config, const char *name,
 		fprintf(stderr, "alertbridge: pass --target NAME, one of:");
 	}
 	for (size_t i = 0; i < config->n_targets; i++)
-		fprintf(stderr, " %s", config->targets[i].name);
+		fprintf(stderr, "%s %s", i ? "," : "", config->targets[i].name);
 	fprintf(stderr, "\n");
 	return -EINVAL;
 }
