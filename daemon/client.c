@@ -300,6 +300,50 @@ int command_incidents(int argc, char **argv)
 	return code;
 }
 
+/*
+ * Says what became of an ack or resolve of key, on standard output when
+ * it is done, on standard error when it was refused; the exit status.
+ * The daemon answers in text (see api_command()): the command's name on
+ * 200, "ignored: WHY" on 409 (nothing to do) and on 404 (no incident).
+ */
+static int report_action(const char *command, const char *key, long status,
+			 const char *text)
+{
+	bool ack = strcmp(command, "ack") == 0;
+	char why[256] = "";
+
+	if (text && strncmp(text, "ignored: ", 9) == 0) {
+		snprintf(why, sizeof(why), "%s", text + 9);
+		why[strcspn(why, "\n")] = '\0';
+	}
+
+	if (status == 200) {
+		printf("%s '%s': escalation stopped, %s\n",
+		       ack ? "acknowledged" : "resolved", key,
+		       ack ? "every level paged is acknowledged at PagerDuty"
+			   : "every level paged gets a resolve");
+		return EXIT_SUCCESS;
+	}
+	/* Asked again, as after a timeout: what was asked for is so. */
+	if (status == 409 && ack && strcmp(why, "already acknowledged") == 0) {
+		printf("already acknowledged '%s': nothing changed\n", key);
+		return EXIT_SUCCESS;
+	}
+	if (status == 404 && why[0]) {
+		fprintf(stderr, "alertbridge: no incident has the key '%s'\n",
+			key);
+		return EXIT_FAILURE;
+	}
+	if (status == 409 && why[0]) {
+		fprintf(stderr, "alertbridge: cannot %s '%s': %s\n",
+			ack ? "acknowledge" : "resolve", key, why);
+		return EXIT_FAILURE;
+	}
+	fprintf(stderr, "alertbridge: HTTP %ld: %s", status,
+		text ? text : "\n");
+	return EXIT_FAILURE;
+}
+
 /* command is "ack" or "resolve". */
 static int incident_action(int argc, char **argv, const char *command)
 {
@@ -334,14 +378,9 @@ static int incident_action(int argc, char **argv, const char *command)
 		return EXIT_FAILURE;
 	}
 
-	/* The daemon's answer goes to standard output when it did what was
-	 * asked, to standard error when it refused. */
 	strbuf_init(&answer, CLIENT_ANSWER_MAX);
-	if (call(&c, "POST", path, &status, &answer) == 0) {
-		fprintf(status == 200 ? stdout : stderr, "%s",
-			answer.data ? answer.data : "\n");
-		code = status == 200 ? EXIT_SUCCESS : EXIT_FAILURE;
-	}
+	if (call(&c, "POST", path, &status, &answer) == 0)
+		code = report_action(command, key, status, answer.data);
 	strbuf_release(&answer);
 	config_free(c.config);
 	curl_global_cleanup();

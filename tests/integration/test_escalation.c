@@ -879,6 +879,7 @@ static void test_cli_lists_and_acknowledges(void **state)
 	char level[16];
 	char key[256];
 	char args[400];
+	char want[512];
 
 	raise_alarm(s, "crit-j", "ALARM", 0);
 	wait_count(s, HARNESS_KEY_PRIMARY, "trigger", "crit-j", 1);
@@ -894,23 +895,50 @@ static void test_cli_lists_and_acknowledges(void **state)
 
 	snprintf(args, sizeof(args), "ack '%s'", key);
 	assert_int_equal(run_cli(s, args, out, sizeof(out)), 0);
-	assert_string_equal(out, "acknowledge\n");
+	snprintf(want, sizeof(want),
+		 "acknowledged '%s': escalation stopped, every level paged is"
+		 " acknowledged at PagerDuty\n",
+		 key);
+	assert_string_equal(out, want);
 
 	out[0] = '\0';
 	assert_int_equal(run_cli(s, "incidents", out, sizeof(out)), 0);
 	assert_non_null(strstr(out, "acknowledged"));
 
-	/* Twice is refused, and says why. */
-	assert_int_equal(run_cli(s, args, out, sizeof(out)), 1);
-	assert_non_null(strstr(out, "already acknowledged"));
+	/* Twice is no error: an operator retrying wants it so, and it is. */
+	assert_int_equal(run_cli(s, args, out, sizeof(out)), 0);
+	snprintf(want, sizeof(want),
+		 "already acknowledged '%s': nothing changed\n", key);
+	assert_string_equal(out, want);
+
+	/* A key no incident has is named. */
+	assert_int_equal(run_cli(s, "ack no-such-key", out, sizeof(out)), 1);
+	assert_string_equal(out, "alertbridge: no incident has the key"
+				 " 'no-such-key'\n");
 
 	at(s, 60 * MIN);
 	settle(s);
 	assert_int_equal(count(s, HARNESS_KEY_SECONDARY, "trigger", "crit-j"),
 			 0);
-	/* The API told PagerDuty too. */
+	/* The API told PagerDuty too, once. */
 	assert_int_equal(count(s, HARNESS_KEY_PRIMARY, "acknowledge", "crit-j"),
 			 1);
+
+	snprintf(args, sizeof(args), "resolve '%s'", key);
+	assert_int_equal(run_cli(s, args, out, sizeof(out)), 0);
+	snprintf(want, sizeof(want),
+		 "resolved '%s': escalation stopped, every level paged gets a"
+		 " resolve\n",
+		 key);
+	assert_string_equal(out, want);
+	wait_count(s, HARNESS_KEY_PRIMARY, "resolve", "crit-j", 1);
+
+	/* Resolved, it is not open to acknowledge, and says so. */
+	snprintf(args, sizeof(args), "ack '%s'", key);
+	assert_int_equal(run_cli(s, args, out, sizeof(out)), 1);
+	snprintf(want, sizeof(want),
+		 "alertbridge: cannot acknowledge '%s': not open\n", key);
+	assert_string_equal(out, want);
 }
 
 int main(void)
