@@ -278,6 +278,16 @@ static void test_bad_inputs(void **state)
 	assert_non_null(strstr(r.body, "allow-list"));
 	free(body);
 
+	/* Signed, but with no MessageId to tell it by, or no topic. */
+	body = signed_notification(s, "", SCENARIO_TOPIC, "hi", 2);
+	assert_int_equal(post(s, body, &r), 400);
+	assert_string_equal(r.body, "MessageId is empty\n");
+	free(body);
+	body = signed_notification(s, "empty-topic-1", "", "hi", 2);
+	assert_int_equal(post(s, body, &r), 400);
+	assert_string_equal(r.body, "TopicArn is empty\n");
+	free(body);
+
 	/* A content type SNS never sends: refused unread, and counted. */
 	body = signed_notification(s, "type-1", SCENARIO_TOPIC, "hi", 2);
 	assert_int_equal(
