@@ -26,8 +26,8 @@
  * The webhook is verified with the configured secret (HMAC-SHA256 over
  * the raw body): 400 for a missing or malformed signature, 403 for a
  * wrong one, and deduplicated on X-Webhook-Id. The /api endpoints take
- * the configured bearer token. Either answers 404 while its secret is
- * not configured.
+ * the configured bearer token ("Bearer" in any case, RFC 7235 2.1).
+ * Either answers 404 while its secret is not configured.
  */
 #ifndef ALERTBRIDGE_API_H
 #define ALERTBRIDGE_API_H
@@ -45,6 +45,7 @@ struct api_response {
 	unsigned int status;
 	const char *content_type;
 	struct strbuf body;
+	const char *allow; /* on a 405, the Allow header; else NULL */
 };
 
 void api_response_init(struct api_response *out);

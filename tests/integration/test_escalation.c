@@ -509,6 +509,10 @@ static void test_api_lists_and_needs_token(void **state)
 	struct scenario *s = *state;
 	struct harness_response r;
 	const char *bad[] = {"Authorization: Bearer nope", NULL};
+	const char *lower[] = {"Authorization: bearer " HARNESS_API_TOKEN,
+			       NULL};
+	const char *wrong_token[] = {
+		"Authorization: BEARER " HARNESS_API_TOKEN "x", NULL};
 	json_t *list;
 
 	raise_alarm(s, "crit-i", "ALARM", 0);
@@ -522,6 +526,31 @@ static void test_api_lists_and_needs_token(void **state)
 
 	assert_int_equal(harness_get(&s->h, "/api/incidents", &r), 0);
 	assert_int_equal(r.status, 401);
+
+	/* The scheme is case-insensitive (RFC 7235 2.1); the token not. */
+	assert_int_equal(
+		harness_request(&s->h, "GET", "/api/incidents", lower, &r), 0);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(harness_request(&s->h, "GET", "/api/incidents",
+					 wrong_token, &r),
+			 0);
+	assert_int_equal(r.status, 401);
+
+	/* The queue API's 405s name their methods too. */
+	assert_int_equal(
+		harness_request(&s->h, "POST", "/api/queue", lower, &r), 0);
+	assert_int_equal(r.status, 405);
+	assert_string_equal(r.allow, "GET, HEAD");
+	assert_int_equal(
+		harness_request(&s->h, "GET", "/api/queue/1/retry", lower, &r),
+		0);
+	assert_int_equal(r.status, 405);
+	assert_string_equal(r.allow, "POST");
+	assert_int_equal(
+		harness_request(&s->h, "POST", "/api/queue/1", lower, &r), 0);
+	assert_int_equal(r.status, 405);
+	assert_string_equal(r.allow, "GET, HEAD, DELETE");
+
 	assert_int_equal(harness_get_auth(&s->h, "/api/incidents",
 					  HARNESS_API_TOKEN, &r),
 			 0);
