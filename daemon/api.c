@@ -382,17 +382,22 @@ void api_silences_list(struct app *app, const struct config *config,
 	free(text);
 }
 
-void api_silence_add(struct app *app, const char *body, size_t len,
-		     struct api_response *out)
+void api_silence_add(struct app *app, const struct config *config,
+		     const char *body, size_t len, struct api_response *out)
 {
-	const char *reason = "invalid";
+	char reason[SILENCES_REASON_MAX] = "invalid";
 	int64_t id = 0;
 	char text[24];
 	int r;
 
-	r = silences_add(app->silences, body, len, app_wall_ms(), &id, &reason);
+	r = silences_add(app->silences, config, body, len, app_wall_ms(), &id,
+			 reason);
 	if (r < 0) {
-		reply(out, r == -EINVAL ? 400 : 503, "%s", reason);
+		reply(out,
+		      r == -EINVAL   ? 400
+		      : r == -EEXIST ? 409
+				     : 503,
+		      "%s", reason);
 		return;
 	}
 	LOG(LOG_LEVEL_INFO, "silence.added", {"id", log_int(text, id)},

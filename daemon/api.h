@@ -95,8 +95,10 @@ json_t *api_queue_row_json(const struct store_queue_row *row, bool with_body);
 
 void api_silences_list(struct app *app, const struct config *config,
 		       struct api_response *out);
-void api_silence_add(struct app *app, const char *body, size_t len,
-		     struct api_response *out);
+/* 201 with the new silence's id; 400 (malformed) or 409 (its name is
+ * taken) with the reason. */
+void api_silence_add(struct app *app, const struct config *config,
+		     const char *body, size_t len, struct api_response *out);
 void api_silence_remove(struct app *app, const char *id,
 			struct api_response *out);
 

@@ -374,7 +374,7 @@ static enum MHD_Result handle_post(struct server *server,
 		api_response_init(&out);
 		if (api_authorize(req->config, header(conn, "Authorization"),
 				  &out))
-			api_silence_add(server->app,
+			api_silence_add(server->app, req->config,
 					req->body.data ? req->body.data : "",
 					req->body.len, &out);
 		return respond_api(conn, &out);
