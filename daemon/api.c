@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 #include <openssl/crypto.h>
@@ -29,6 +30,7 @@ void api_response_init(struct api_response *out)
 {
 	out->status = 500;
 	out->content_type = "text/plain; charset=utf-8";
+	out->allow = NULL;
 	strbuf_init(&out->body, API_BODY_MAX);
 }
 
@@ -55,6 +57,13 @@ static void reply(struct api_response *out, unsigned int status,
 	strbuf_release(&out->body);
 	strbuf_puts(&out->body, line);
 	strbuf_puts(&out->body, "\n");
+}
+
+/* 405, with the Allow header RFC 9110 15.5.6 requires on one. */
+static void reply_not_allowed(struct api_response *out, const char *allow)
+{
+	reply(out, 405, "method not allowed here; use %s", allow);
+	out->allow = allow;
 }
 
 static bool command_of(enum pdwebhook_event_type type,
@@ -208,7 +217,7 @@ bool api_authorize(const struct config *config, const char *authorization,
 		   struct api_response *out)
 {
 	const char *token = config->api_token.value;
-	static const char prefix[] = "Bearer ";
+	const char *given = NULL;
 	size_t want;
 
 	if (!token) {
@@ -216,12 +225,14 @@ bool api_authorize(const struct config *config, const char *authorization,
 		return false;
 	}
 
+	/* credentials = auth-scheme 1*SP token68, the scheme compared
+	 * without regard to case (RFC 7235 2.1). */
+	if (authorization && strncasecmp(authorization, "Bearer ", 7) == 0)
+		given = authorization + 7 + strspn(authorization + 7, " ");
+
 	want = strlen(token);
-	if (!authorization ||
-	    strncmp(authorization, prefix, sizeof(prefix) - 1) != 0 ||
-	    strlen(authorization + sizeof(prefix) - 1) != want ||
-	    CRYPTO_memcmp(authorization + sizeof(prefix) - 1, token, want) !=
-		    0) {
+	if (!given || strlen(given) != want ||
+	    CRYPTO_memcmp(given, token, want) != 0) {
 		reply(out, 401, "a valid bearer token is required");
 		return false;
 	}
@@ -371,17 +382,22 @@ void api_silences_list(struct app *app, const struct config *config,
 	free(text);
 }
 
-void api_silence_add(struct app *app, const char *body, size_t len,
-		     struct api_response *out)
+void api_silence_add(struct app *app, const struct config *config,
+		     const char *body, size_t len, struct api_response *out)
 {
-	const char *reason = "invalid";
+	char reason[SILENCES_REASON_MAX] = "invalid";
 	int64_t id = 0;
 	char text[24];
 	int r;
 
-	r = silences_add(app->silences, body, len, app_wall_ms(), &id, &reason);
+	r = silences_add(app->silences, config, body, len, app_wall_ms(), &id,
+			 reason);
 	if (r < 0) {
-		reply(out, r == -EINVAL ? 400 : 503, "%s", reason);
+		reply(out,
+		      r == -EINVAL   ? 400
+		      : r == -EEXIST ? 409
+				     : 503,
+		      "%s", reason);
 		return;
 	}
 	LOG(LOG_LEVEL_INFO, "silence.added", {"id", log_int(text, id)},
@@ -641,7 +657,8 @@ static int parse_queue_path(const char *path, enum store_queue_scope *scope,
 void api_queue(struct app *app, const struct config *config, const char *method,
 	       const char *path, struct api_response *out)
 {
-	bool get = strcmp(method, "GET") == 0;
+	/* libmicrohttpd sends a HEAD's answer without its body. */
+	bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 	enum store_queue_scope scope;
 	const char *verb = "";
 	int64_t id = 0;
@@ -652,7 +669,7 @@ void api_queue(struct app *app, const struct config *config, const char *method,
 	if (!*path || strcmp(path, "pending") == 0 ||
 	    strcmp(path, "dead") == 0) {
 		if (!get)
-			reply(out, 405, "use GET here");
+			reply_not_allowed(out, "GET, HEAD");
 		else
 			queue_list(config, strcmp(path, "dead") == 0, out);
 		return;
@@ -669,10 +686,10 @@ void api_queue(struct app *app, const struct config *config, const char *method,
 		queue_change(app, config, WRITER_QUEUE_DROP, id, scope, out);
 	else if (strcmp(verb, "retry") == 0 && strcmp(method, "POST") == 0)
 		queue_change(app, config, WRITER_QUEUE_RETRY, id, scope, out);
-	else if (!*verb || strcmp(verb, "retry") == 0)
-		reply(out, 405,
-		      "use GET or DELETE on a row, POST on its"
-		      " /retry");
+	else if (!*verb)
+		reply_not_allowed(out, "GET, HEAD, DELETE");
+	else if (strcmp(verb, "retry") == 0)
+		reply_not_allowed(out, "POST");
 	else
 		reply(out, 404, "unknown action: %s", verb);
 }

@@ -26,8 +26,8 @@
  * The webhook is verified with the configured secret (HMAC-SHA256 over
  * the raw body): 400 for a missing or malformed signature, 403 for a
  * wrong one, and deduplicated on X-Webhook-Id. The /api endpoints take
- * the configured bearer token. Either answers 404 while its secret is
- * not configured.
+ * the configured bearer token ("Bearer" in any case, RFC 7235 2.1).
+ * Either answers 404 while its secret is not configured.
  */
 #ifndef ALERTBRIDGE_API_H
 #define ALERTBRIDGE_API_H
@@ -45,6 +45,7 @@ struct api_response {
 	unsigned int status;
 	const char *content_type;
 	struct strbuf body;
+	const char *allow; /* on a 405, the Allow header; else NULL */
 };
 
 void api_response_init(struct api_response *out);
@@ -94,8 +95,10 @@ json_t *api_queue_row_json(const struct store_queue_row *row, bool with_body);
 
 void api_silences_list(struct app *app, const struct config *config,
 		       struct api_response *out);
-void api_silence_add(struct app *app, const char *body, size_t len,
-		     struct api_response *out);
+/* 201 with the new silence's id; 400 (malformed) or 409 (its name is
+ * taken) with the reason. */
+void api_silence_add(struct app *app, const struct config *config,
+		     const char *body, size_t len, struct api_response *out);
 void api_silence_remove(struct app *app, const char *id,
 			struct api_response *out);
 

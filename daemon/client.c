@@ -170,8 +170,11 @@ static int call(const struct client *c, const char *method, const char *path,
 	return r;
 }
 
-/* Parses -c and --url, loads the configuration, checks the token. */
-static int client_open(int argc, char **argv, const char *command,
+/*
+ * Parses -c and --url and the operands (exactly n of them, from
+ * argv[optind] on), loads the configuration, checks the token.
+ */
+static int client_open(int argc, char **argv, const char *command, int n,
 		       struct client *c)
 {
 	static const struct option options[] = {
@@ -201,6 +204,15 @@ static int client_open(int argc, char **argv, const char *command,
 			return -EINVAL;
 		}
 	}
+	if (optind + n > argc) {
+		fprintf(stderr, "alertbridge: %s needs the incident's key\n",
+			command);
+		help_print(command, stderr);
+		return -EINVAL;
+	}
+	if (commands_no_operands(argc, argv, optind + n,
+				 n ? "one key at a time" : NULL) < 0)
+		return -EINVAL;
 
 	if (commands_load_config(config_path, &config) < 0)
 		return -EINVAL;
@@ -268,7 +280,7 @@ int command_incidents(int argc, char **argv)
 	long status = 0;
 	int code = EXIT_FAILURE;
 
-	if (client_open(argc, argv, "incidents", &c) < 0)
+	if (client_open(argc, argv, "incidents", 0, &c) < 0)
 		return EXIT_FAILURE;
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -288,10 +300,55 @@ int command_incidents(int argc, char **argv)
 	return code;
 }
 
-int command_incident_action(int argc, char **argv)
+/*
+ * Says what became of an ack or resolve of key, on standard output when
+ * it is done, on standard error when it was refused; the exit status.
+ * The daemon answers in text (see api_command()): the command's name on
+ * 200, "ignored: WHY" on 409 (nothing to do) and on 404 (no incident).
+ */
+static int report_action(const char *command, const char *key, long status,
+			 const char *text)
+{
+	bool ack = strcmp(command, "ack") == 0;
+	char why[256] = "";
+
+	if (text && strncmp(text, "ignored: ", 9) == 0) {
+		snprintf(why, sizeof(why), "%s", text + 9);
+		why[strcspn(why, "\n")] = '\0';
+	}
+
+	if (status == 200) {
+		printf("%s '%s': escalation stopped, %s\n",
+		       ack ? "acknowledged" : "resolved", key,
+		       ack ? "every level paged is acknowledged at PagerDuty"
+			   : "every level paged gets a resolve");
+		return EXIT_SUCCESS;
+	}
+	/* Asked again, as after a timeout: what was asked for is so. */
+	if (status == 409 && ack && strcmp(why, "already acknowledged") == 0) {
+		printf("already acknowledged '%s': nothing changed\n", key);
+		return EXIT_SUCCESS;
+	}
+	if (status == 404 && why[0]) {
+		fprintf(stderr, "alertbridge: no incident has the key '%s'\n",
+			key);
+		return EXIT_FAILURE;
+	}
+	if (status == 409 && why[0]) {
+		fprintf(stderr, "alertbridge: cannot %s '%s': %s\n",
+			ack ? "acknowledge" : "resolve", key, why);
+		return EXIT_FAILURE;
+	}
+	fprintf(stderr, "alertbridge: HTTP %ld: %s", status,
+		text ? text : "\n");
+	return EXIT_FAILURE;
+}
+
+/* command is "ack" or "resolve". */
+static int incident_action(int argc, char **argv, const char *command)
 {
 	const char *verb =
-		strcmp(argv[0], "ack") == 0 ? "acknowledge" : "resolve";
+		strcmp(command, "ack") == 0 ? "acknowledge" : "resolve";
 	struct strbuf answer;
 	struct client c = {0};
 	char who[OPERATOR_WHO_MAX];
@@ -302,15 +359,10 @@ int command_incident_action(int argc, char **argv)
 	const char *key;
 	int n;
 
-	if (client_open(argc, argv, argv[0], &c) < 0)
+	if (client_open(argc, argv, command, 1, &c) < 0)
 		return EXIT_FAILURE;
 	operator_who(who);
 	c.actor = who;
-	if (optind + 1 != argc) {
-		help_print(argv[0], stderr);
-		config_free(c.config);
-		return EXIT_FAILURE;
-	}
 	key = argv[optind];
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -326,16 +378,21 @@ int command_incident_action(int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 
-	/* The daemon's answer goes to standard output when it did what was
-	 * asked, to standard error when it refused. */
 	strbuf_init(&answer, CLIENT_ANSWER_MAX);
-	if (call(&c, "POST", path, &status, &answer) == 0) {
-		fprintf(status == 200 ? stdout : stderr, "%s",
-			answer.data ? answer.data : "\n");
-		code = status == 200 ? EXIT_SUCCESS : EXIT_FAILURE;
-	}
+	if (call(&c, "POST", path, &status, &answer) == 0)
+		code = report_action(command, key, status, answer.data);
 	strbuf_release(&answer);
 	config_free(c.config);
 	curl_global_cleanup();
 	return code;
+}
+
+int command_ack(int argc, char **argv)
+{
+	return incident_action(argc, argv, "ack");
+}
+
+int command_resolve(int argc, char **argv)
+{
+	return incident_action(argc, argv, "resolve");
 }

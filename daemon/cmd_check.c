@@ -10,6 +10,7 @@
 
 #include "alert.h"
 #include "cmd_render.h"
+#include "commands.h"
 #include "config.h"
 #include "help.h"
 #include "operator.h"
@@ -244,6 +245,11 @@ int command_check_config(int argc, char **argv)
 			return EXIT_FAILURE;
 		}
 	}
+	/* A file named without -c would otherwise be passed over, and
+	 * another configuration checked and found OK. */
+	if (commands_no_operands(argc, argv, optind, "did you mean -c FILE?") <
+	    0)
+		return EXIT_FAILURE;
 
 	if (operator_load_config(config_path, &config) < 0)
 		return EXIT_FAILURE;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "commands.h"
 #include "help.h"
 #include "operator.h"
 #include "store.h"
@@ -292,10 +293,15 @@ int command_postmortem(int argc, char **argv)
 			return EXIT_FAILURE;
 		}
 	}
-	if (optind + 1 != argc) {
+	if (optind == argc) {
+		fprintf(stderr,
+			"alertbridge: postmortem needs the incident's key\n");
 		help_print("postmortem", stderr);
 		return EXIT_FAILURE;
 	}
+	if (commands_no_operands(argc, argv, optind + 1,
+				 "postmortem takes one key") < 0)
+		return EXIT_FAILURE;
 
 	/* With --store alone nothing else of the configuration is needed. */
 	if ((config_path || !store_dir) &&

@@ -18,6 +18,7 @@
 #include "api.h"
 #include "app.h"
 #include "client.h"
+#include "commands.h"
 #include "help.h"
 #include "log.h"
 #include "operator.h"
@@ -28,6 +29,7 @@
 #define QUEUE_LIST_MAX 500
 
 enum daemon_state {
+	DAEMON_UNASKED, /* no configuration loaded: only reading the store */
 	DAEMON_DOWN,    /* connection refused: the store is ours */
 	DAEMON_UP,      /* it answered */
 	DAEMON_UNKNOWN, /* something else failed: assume it may run */
@@ -402,6 +404,7 @@ static const char *write_refusal(const struct queue_cmd *q)
 				 " configuration has no api token to reach"
 				 " its API; set api.token* or stop the"
 				 " daemon";
+	case DAEMON_UNASKED:
 	case DAEMON_UNKNOWN:
 		break;
 	}
@@ -499,7 +502,7 @@ static int run_on_store(struct queue_cmd *q)
 		return -EBUSY;
 	}
 
-	if (q->daemon != DAEMON_DOWN)
+	if (q->daemon == DAEMON_UP || q->daemon == DAEMON_UNKNOWN)
 		fprintf(stderr,
 			"alertbridge: reading the store in %s directly (%s)\n",
 			dir,
@@ -620,20 +623,38 @@ static int parse(int argc, char **argv, struct queue_cmd *q,
 			help_print("queue", stdout);
 			exit(EXIT_SUCCESS);
 		default:
+			help_print("queue", stderr);
 			return -EINVAL;
 		}
 	}
 
-	if (optind >= argc)
+	if (optind >= argc) {
+		fprintf(stderr,
+			"alertbridge: queue needs an action: list, show,"
+			" retry or drop\n");
+		help_print("queue", stderr);
 		return -EINVAL;
+	}
 	q->action = argv[optind++];
 	if (strcmp(q->action, "list") == 0)
-		return optind == argc ? 0 : -EINVAL;
+		return commands_no_operands(argc, argv, optind,
+					    "list takes no row id");
 	if (strcmp(q->action, "show") != 0 && strcmp(q->action, "retry") != 0 &&
-	    strcmp(q->action, "drop") != 0)
+	    strcmp(q->action, "drop") != 0) {
+		fprintf(stderr, "alertbridge: unknown queue action '%s'\n",
+			q->action);
+		help_print("queue", stderr);
 		return -EINVAL;
+	}
 
-	if (optind + 1 != argc)
+	if (optind == argc) {
+		fprintf(stderr, "alertbridge: queue %s needs a row id\n",
+			q->action);
+		help_print("queue", stderr);
+		return -EINVAL;
+	}
+	if (commands_no_operands(argc, argv, optind + 1,
+				 "one row id at a time") < 0)
 		return -EINVAL;
 	errno = 0;
 	id = strtoll(argv[optind], &end, 10);
@@ -651,12 +672,22 @@ int command_queue(int argc, char **argv)
 	struct queue_cmd q = {0};
 	const char *config_path = NULL;
 	const char *url = NULL;
+	bool reading;
 	int r;
 
-	if (parse(argc, argv, &q, &config_path, &url) < 0) {
-		help_print("queue", stderr);
+	if (parse(argc, argv, &q, &config_path, &url) < 0)
 		return EXIT_FAILURE;
-	}
+
+	/*
+	 * Reading the store --store names needs nothing of the
+	 * configuration, as for postmortem. A change still loads it: the
+	 * daemon's address must be asked before the store is written.
+	 */
+	reading =
+		strcmp(q.action, "list") == 0 || strcmp(q.action, "show") == 0;
+	if (q.store_dir && !config_path && reading)
+		return run_on_store(&q) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+
 	if (operator_load_config(config_path, &q.config) < 0)
 		return EXIT_FAILURE;
 

@@ -10,7 +10,9 @@
  * the store is refused whenever the daemon answers, or when it cannot
  * be told whether it does. Whether the daemon runs is judged by its
  * address alone: a daemon on the same state directory listening
- * elsewhere than the configuration (or --url) says is not seen.
+ * elsewhere than the configuration (or --url) says is not seen. With
+ * --store and no -c, list and show read that store without loading a
+ * configuration at all.
  *
  * Destructive actions (drop, and retry of a dead letter, which sends an
  * event PagerDuty once refused) ask on a terminal, or need --yes;

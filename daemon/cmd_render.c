@@ -13,6 +13,7 @@
 
 #include "alert.h"
 #include "app.h"
+#include "commands.h"
 #include "escalation.h"
 #include "help.h"
 #include "incident.h"
@@ -409,7 +410,11 @@ int command_render(int argc, char **argv)
 			return EXIT_FAILURE;
 		}
 	}
-	if (!message_path || optind < argc) {
+	if (commands_no_operands(argc, argv, optind,
+				 "did you mean --message FILE?") < 0)
+		return EXIT_FAILURE;
+	if (!message_path) {
+		fprintf(stderr, "alertbridge: render needs --message FILE\n");
 		help_print("render", stderr);
 		return EXIT_FAILURE;
 	}

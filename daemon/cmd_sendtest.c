@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "app.h"
+#include "commands.h"
 #include "delivery.h"
 #include "help.h"
 #include "operator.h"
@@ -156,7 +157,8 @@ static int pick_target(const struct config *config, const char *name,
 		*ret_target = config_find_target(config, name);
 		if (*ret_target)
 			return 0;
-		fprintf(stderr, "alertbridge: no target is named %s\n", name);
+		fprintf(stderr,
+			"alertbridge: no target is named '%s'; targets:", name);
 	} else if (config->n_targets == 1) {
 		*ret_target = &config->targets[0];
 		return 0;
@@ -165,7 +167,7 @@ static int pick_target(const struct config *config, const char *name,
 		fprintf(stderr, "alertbridge: pass --target NAME, one of:");
 	}
 	for (size_t i = 0; i < config->n_targets; i++)
-		fprintf(stderr, " %s", config->targets[i].name);
+		fprintf(stderr, "%s %s", i ? "," : "", config->targets[i].name);
 	fprintf(stderr, "\n");
 	return -EINVAL;
 }
@@ -266,7 +268,9 @@ int command_send_test(int argc, char **argv)
 			return EXIT_FAILURE;
 		}
 	}
-	if (optind < argc || flags > 1 || !CONFIG_SEVERITY_VALID(severity)) {
+	if (commands_no_operands(argc, argv, optind, NULL) < 0)
+		return EXIT_FAILURE;
+	if (flags > 1 || !CONFIG_SEVERITY_VALID(severity)) {
 		if (flags > 1)
 			fprintf(stderr, "alertbridge: --resolve and"
 					" --no-resolve exclude each other\n");

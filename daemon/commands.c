@@ -48,11 +48,23 @@ int commands_load_config(const char *path, struct config **ret_config)
 		if (errors.n > 0)
 			config_diags_print(&errors, "error", stderr);
 		else
-			fprintf(stderr, "%s: %s\n", source, strerror(-r));
-		fprintf(stderr, "configuration not loaded\n");
+			fprintf(stderr, "alertbridge: %s: %s\n", source,
+				strerror(-r));
+		fprintf(stderr, "alertbridge: configuration not loaded\n");
 	}
 	config_diags_release(&errors);
 	return r;
+}
+
+int commands_no_operands(int argc, char **argv, int first, const char *hint)
+{
+	if (first >= argc)
+		return 0;
+
+	fprintf(stderr, "alertbridge: unexpected argument '%s'%s%s%s\n",
+		argv[first], hint ? " (" : "", hint ? hint : "",
+		hint ? ")" : "");
+	return -EINVAL;
 }
 
 static void usage_serve(FILE *out)
@@ -89,7 +101,9 @@ int command_serve(int argc, char **argv)
 			break;
 		case 'L':
 			if (log_level_from_name(optarg, &level) < 0) {
-				fprintf(stderr, "unknown log level: %s\n",
+				fprintf(stderr,
+					"alertbridge: unknown log level"
+					" '%s'\n",
 					optarg);
 				return EXIT_FAILURE;
 			}
@@ -97,7 +111,9 @@ int command_serve(int argc, char **argv)
 			break;
 		case 'T':
 			if (log_target_from_name(optarg, &log_target) < 0) {
-				fprintf(stderr, "unknown log target: %s\n",
+				fprintf(stderr,
+					"alertbridge: unknown log target"
+					" '%s'\n",
 					optarg);
 				return EXIT_FAILURE;
 			}
@@ -110,6 +126,12 @@ int command_serve(int argc, char **argv)
 			return EXIT_FAILURE;
 		}
 	}
+
+	/* A file named without -c would otherwise be passed over, and the
+	 * daemon run on another configuration. */
+	if (commands_no_operands(argc, argv, optind, "did you mean -c FILE?") <
+	    0)
+		return EXIT_FAILURE;
 
 	log_set_target(log_target);
 	return service_run(&service);

@@ -16,8 +16,19 @@ int command_serve(int argc, char **argv);
 /* alertbridge incidents [-c FILE] [--url URL] */
 int command_incidents(int argc, char **argv);
 
-/* alertbridge ack|resolve KEY [-c FILE] [--url URL] */
-int command_incident_action(int argc, char **argv);
+/* alertbridge ack KEY [-c FILE] [--url URL] */
+int command_ack(int argc, char **argv);
+
+/* alertbridge resolve KEY [-c FILE] [--url URL] */
+int command_resolve(int argc, char **argv);
+
+/*
+ * For a command that takes no more operands than those before
+ * argv[first]: when there is one, names it in a one-line error on
+ * standard error, with hint in parentheses when it is not NULL, and
+ * returns -EINVAL. 0 when there is none.
+ */
+int commands_no_operands(int argc, char **argv, int first, const char *hint);
 
 /*
  * Loads -c FILE (path), or the default path when path is NULL, or the

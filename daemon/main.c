@@ -1,6 +1,7 @@
 /*
  * alertbridge: routes AWS SNS alerts to PagerDuty.
  */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,15 +16,23 @@
 
 static int command_version(int argc, char **argv)
 {
-	if (argc > 1 &&
-	    (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		help_print("version", stdout);
-		return EXIT_SUCCESS;
-	}
-	if (argc > 1) {
+	static const struct option options[] = {
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		if (opt == 'h') {
+			help_print("version", stdout);
+			return EXIT_SUCCESS;
+		}
 		help_print("version", stderr);
 		return EXIT_FAILURE;
 	}
+	if (commands_no_operands(argc, argv, optind, NULL) < 0)
+		return EXIT_FAILURE;
+
 	printf("alertbridge %s\n", ALERTBRIDGE_VERSION);
 	return EXIT_SUCCESS;
 }
@@ -52,8 +61,8 @@ static const struct {
 	{"queue", command_queue},
 	{"postmortem", command_postmortem},
 	{"incidents", command_incidents},
-	{"ack", command_incident_action},
-	{"resolve", command_incident_action},
+	{"ack", command_ack},
+	{"resolve", command_resolve},
 	{"version", command_version},
 	{"--version", command_version},
 	{"help", command_help},
@@ -63,14 +72,21 @@ static const struct {
 
 int main(int argc, char **argv)
 {
+	static char program[] = "alertbridge";
+
 	if (argc < 2) {
 		help_print(NULL, stderr);
 		return EXIT_FAILURE;
 	}
 
-	for (size_t i = 0; i < sizeof(commands) / sizeof(*commands); i++)
-		if (strcmp(argv[1], commands[i].name) == 0)
-			return commands[i].run(argc - 1, argv + 1);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(*commands); i++) {
+		if (strcmp(argv[1], commands[i].name) != 0)
+			continue;
+		/* getopt() starts its messages with argv[0]: make them
+		 * start as every other message of ours does. */
+		argv[1] = program;
+		return commands[i].run(argc - 1, argv + 1);
+	}
 
 	fprintf(stderr, "alertbridge: unknown command '%s'\n", argv[1]);
 	help_print(NULL, stderr);

@@ -50,9 +50,11 @@ struct request {
 	int64_t started_mono;
 };
 
-static enum MHD_Result respond(struct MHD_Connection *conn, unsigned int status,
-			       const char *content_type, const char *body,
-			       size_t len)
+/* allow, when not NULL, is sent as the Allow header (of a 405). */
+static enum MHD_Result respond_allow(struct MHD_Connection *conn,
+				     unsigned int status,
+				     const char *content_type, const char *body,
+				     size_t len, const char *allow)
 {
 	struct MHD_Response *response;
 	enum MHD_Result ret;
@@ -63,9 +65,18 @@ static enum MHD_Result respond(struct MHD_Connection *conn, unsigned int status,
 		return MHD_NO;
 
 	MHD_add_response_header(response, "Content-Type", content_type);
+	if (allow)
+		MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, allow);
 	ret = MHD_queue_response(conn, status, response);
 	MHD_destroy_response(response);
 	return ret;
+}
+
+static enum MHD_Result respond(struct MHD_Connection *conn, unsigned int status,
+			       const char *content_type, const char *body,
+			       size_t len)
+{
+	return respond_allow(conn, status, content_type, body, len, NULL);
 }
 
 static enum MHD_Result respond_text(struct MHD_Connection *conn,
@@ -213,8 +224,9 @@ static enum MHD_Result respond_api(struct MHD_Connection *conn,
 				   struct api_response *out)
 {
 	enum MHD_Result ret =
-		respond(conn, out->status, out->content_type,
-			out->body.data ? out->body.data : "", out->body.len);
+		respond_allow(conn, out->status, out->content_type,
+			      out->body.data ? out->body.data : "",
+			      out->body.len, out->allow);
 
 	api_response_release(out);
 	return ret;
@@ -282,6 +294,53 @@ static enum MHD_Result handle_get(struct server *server,
 	return respond_text(conn, 404, "not found");
 }
 
+/*
+ * The methods a path answers, as a 405's Allow header lists them; NULL
+ * for a path not served. The queue API says its own (api_queue()).
+ */
+static const char *methods_of(const char *url)
+{
+	if (strcmp(url, "/healthz") == 0 || strcmp(url, "/readyz") == 0 ||
+	    strcmp(url, "/metrics") == 0 || strcmp(url, "/api/incidents") == 0)
+		return "GET, HEAD";
+	if (strcmp(url, "/api/silences") == 0)
+		return "GET, HEAD, POST";
+	if (strncmp(url, "/api/silences/", 14) == 0)
+		return "DELETE";
+	if (strcmp(url, "/sns") == 0 ||
+	    strcmp(url, "/pagerduty/webhook") == 0 ||
+	    strncmp(url, "/api/incidents/", 15) == 0)
+		return "POST";
+	return NULL;
+}
+
+/* Is method one of the list ("GET, HEAD")? */
+static bool method_in(const char *method, const char *list)
+{
+	size_t n = strlen(method);
+
+	while (*list) {
+		size_t len = strcspn(list, ",");
+
+		if (len == n && strncmp(list, method, n) == 0)
+			return true;
+		list += len;
+		list += strspn(list, ", ");
+	}
+	return false;
+}
+
+static enum MHD_Result not_allowed(struct MHD_Connection *conn,
+				   const char *allow)
+{
+	char text[96];
+	int n = snprintf(text, sizeof(text),
+			 "method not allowed here; use %s\n", allow);
+
+	return respond_allow(conn, 405, "text/plain; charset=utf-8", text,
+			     (size_t)n, allow);
+}
+
 static bool route_post(const char *url, enum route *ret_route)
 {
 	if (strcmp(url, "/sns") == 0)
@@ -319,7 +378,7 @@ static enum MHD_Result handle_post(struct server *server,
 		api_response_init(&out);
 		if (api_authorize(req->config, header(conn, "Authorization"),
 				  &out))
-			api_silence_add(server->app,
+			api_silence_add(server->app, req->config,
 					req->body.data ? req->body.data : "",
 					req->body.len, &out);
 		return respond_api(conn, &out);
@@ -338,11 +397,9 @@ static enum MHD_Result first_call(struct server *server,
 				  struct MHD_Connection *conn, const char *url,
 				  const char *method, struct request **ret_req)
 {
-	bool is_post = strcmp(method, "POST") == 0;
-	bool is_get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 	struct request *req;
+	const char *methods;
 	enum route route;
-	bool posts;
 
 	/* The queue API takes no body: answered on the first call. */
 	if (strncmp(url, "/api/queue", 10) == 0 &&
@@ -355,8 +412,14 @@ static enum MHD_Result first_call(struct server *server,
 		return respond_api(conn, &out);
 	}
 
-	if (strcmp(method, "DELETE") == 0 &&
-	    strncmp(url, "/api/silences/", 14) == 0) {
+	methods = methods_of(url);
+	if (!methods)
+		return respond_text(conn, 404, "not found");
+	if (!method_in(method, methods))
+		return not_allowed(conn, methods);
+
+	/* /api/silences/ID is the one path here that takes DELETE. */
+	if (strcmp(method, "DELETE") == 0) {
 		struct api_response out;
 
 		api_response_init(&out);
@@ -364,14 +427,9 @@ static enum MHD_Result first_call(struct server *server,
 			api_silence_remove(server->app, url + 14, &out);
 		return respond_api(conn, &out);
 	}
-
-	posts = route_post(url, &route);
-	if (is_get && (!posts || strcmp(url, "/api/silences") == 0))
+	if (strcmp(method, "POST") != 0 || !route_post(url, &route))
 		return handle_get(server, config, conn, url);
-	if (!posts)
-		return respond_text(conn, 404, "not found");
-	if (!is_post)
-		return respond_text(conn, 405, "use POST here");
+
 	if (declared_too_large(config, conn))
 		return too_large(config, conn);
 	if (route == ROUTE_SNS && !content_type_ok(conn))

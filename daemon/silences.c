@@ -27,9 +27,36 @@ struct api_silence {
 struct silences {
 	char *state_dir; /* fixed for the daemon's life, unlike config */
 	pthread_mutex_t lock;
+	/* Held across an addition, so that two silences of one name added
+	 * at once cannot both pass the check; lock alone is held only
+	 * briefly, since matching waits on it. */
+	pthread_mutex_t add_lock;
 	struct api_silence *v;
 	size_t n;
 };
+
+/* The fields of a silence's JSON, as silences.h describes them. */
+static const char *const silence_fields[] = {"name", "start", "end", "duration",
+					     "match"};
+
+/*
+ * s made fit to quote in a reason: at most 64 bytes, printable ASCII
+ * only (others as '?'), "..." when cut. The client's own text goes back
+ * to it in a one-line answer, so it is bounded and kept to one line.
+ */
+static const char *quoted(const char *s, char out[72])
+{
+	size_t n = 0;
+
+	for (; *s && n < 64; s++, n++)
+		out[n] = *s >= 0x20 && *s < 0x7f ? *s : '?';
+	if (*s) {
+		memcpy(out + n, "...", 3);
+		n += 3;
+	}
+	out[n] = '\0';
+	return out;
+}
 
 static void globs_release(struct config_globs *globs)
 {
@@ -140,15 +167,17 @@ static int dimensions_of(json_t *value, struct config_match *m)
 
 /* The matchers of a route, from JSON; unknown keys are refused. */
 static int match_of(json_t *obj, struct config_match *m,
-		    const char **ret_reason)
+		    char reason[SILENCES_REASON_MAX])
 {
-	const char *key;
+	const char *key = NULL;
+	char text[72];
 	json_t *value;
 	int r = 0;
 
 	if (!json_is_object(obj) || json_object_size(obj) == 0) {
-		*ret_reason = "match must be an object with at least one"
-			      " matcher (a silence of everything is refused)";
+		snprintf(reason, SILENCES_REASON_MAX,
+			 "match must be an object with at least one matcher"
+			 " (a silence of everything is refused)");
 		return -EINVAL;
 	}
 
@@ -182,64 +211,160 @@ static int match_of(json_t *obj, struct config_match *m,
 		} else if (strcmp(key, "dimensions") == 0) {
 			r = dimensions_of(value, m);
 		} else {
-			*ret_reason = "unknown matcher in match";
+			snprintf(reason, SILENCES_REASON_MAX,
+				 "unknown matcher '%s' in match (name, kind,"
+				 " state, namespace, metric, region, account,"
+				 " topic, severity, dimensions)",
+				 quoted(key, text));
 			return -EINVAL;
 		}
 		if (r < 0)
 			break;
 	}
 	if (r == -EINVAL)
-		*ret_reason = "a matcher has the wrong type or an unknown"
-			      " kind or state";
+		snprintf(reason, SILENCES_REASON_MAX,
+			 "matcher '%s' in match has the wrong type, or an"
+			 " unknown kind or state",
+			 quoted(key, text));
 	return r;
 }
 
-/* Parses spec into silence; its times against now_ms. */
-static int parse(const char *spec, size_t len, int64_t now_ms,
-		 struct config_silence *silence, const char **ret_reason)
+/*
+ * Refuses a field silences.h does not describe, and one that should be
+ * a string and is not: either would otherwise be passed over, and the
+ * silence set other than its author meant.
+ */
+static int check_fields(json_t *obj, char reason[SILENCES_REASON_MAX])
 {
-	json_t *obj = json_loadb(spec, len, JSON_REJECT_DUPLICATES, NULL);
+	const char *key;
+	char text[72];
+	json_t *value;
+
+	json_object_foreach(obj, key, value)
+	{
+		size_t i = 0;
+
+		while (i < sizeof(silence_fields) / sizeof(*silence_fields) &&
+		       strcmp(key, silence_fields[i]) != 0)
+			i++;
+		if (i == sizeof(silence_fields) / sizeof(*silence_fields)) {
+			snprintf(reason, SILENCES_REASON_MAX,
+				 "unknown field '%s' (name, match, start, end,"
+				 " duration)",
+				 quoted(key, text));
+			return -EINVAL;
+		}
+		if (strcmp(key, "match") != 0 && !json_is_string(value)) {
+			snprintf(reason, SILENCES_REASON_MAX,
+				 "%s must be a string", key);
+			return -EINVAL;
+		}
+	}
+	if (json_object_get(obj, "name") &&
+	    !*json_string_value(json_object_get(obj, "name"))) {
+		snprintf(reason, SILENCES_REASON_MAX, "name is empty");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The silence's start and end, from start (default now_ms) and end or
+ * duration. */
+static int times_of(json_t *obj, int64_t now_ms, struct config_silence *silence,
+		    char reason[SILENCES_REASON_MAX])
+{
 	const char *start = json_string_value(json_object_get(obj, "start"));
 	const char *end = json_string_value(json_object_get(obj, "end"));
 	const char *duration =
 		json_string_value(json_object_get(obj, "duration"));
-	const char *name = json_string_value(json_object_get(obj, "name"));
+	char text[72];
 	int64_t length = 0;
+
+	silence->start_ms = now_ms;
+	if (start && timeutil_parse(start, &silence->start_ms) < 0) {
+		snprintf(reason, SILENCES_REASON_MAX,
+			 "start is not an ISO 8601 time: '%s'",
+			 quoted(start, text));
+		return -EINVAL;
+	}
+
+	if (end && duration) {
+		snprintf(reason, SILENCES_REASON_MAX,
+			 "give end (ISO 8601) or duration (\"2h\"), not both");
+		return -EINVAL;
+	}
+	if (!end && !duration) {
+		snprintf(reason, SILENCES_REASON_MAX,
+			 "give end (ISO 8601) or duration (\"2h\")");
+		return -EINVAL;
+	}
+	if (end && timeutil_parse(end, &silence->end_ms) < 0) {
+		snprintf(reason, SILENCES_REASON_MAX,
+			 "end is not an ISO 8601 time: '%s'",
+			 quoted(end, text));
+		return -EINVAL;
+	}
+	if (duration &&
+	    (timeutil_parse_duration(duration, &length) < 0 || length <= 0)) {
+		snprintf(reason, SILENCES_REASON_MAX,
+			 "duration is not a length of time above zero such"
+			 " as \"2h\" (ms, s, m, h, d; a year at most): '%s'",
+			 quoted(duration, text));
+		return -EINVAL;
+	}
+	if (duration)
+		silence->end_ms = silence->start_ms + length;
+
+	if (silence->end_ms <= now_ms) {
+		snprintf(reason, SILENCES_REASON_MAX,
+			 "the silence is over already");
+		return -EINVAL;
+	}
+	if (silence->end_ms <= silence->start_ms) {
+		snprintf(reason, SILENCES_REASON_MAX,
+			 "the silence ends before it starts");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * Parses spec into silence; its times against now_ms. strict for a new
+ * silence: a stored one, which passed as new once, is read as it was
+ * then. *ret_named (when not NULL) tells whether spec gave a name.
+ */
+static int parse(const char *spec, size_t len, int64_t now_ms, bool strict,
+		 struct config_silence *silence, bool *ret_named,
+		 char reason[SILENCES_REASON_MAX])
+{
+	json_t *obj = json_loadb(spec, len, JSON_REJECT_DUPLICATES, NULL);
+	const char *name = json_string_value(json_object_get(obj, "name"));
 	int r = -EINVAL;
 
 	memset(silence, 0, sizeof(*silence));
 	if (!json_is_object(obj)) {
-		*ret_reason = "the body must be a JSON object";
+		snprintf(reason, SILENCES_REASON_MAX,
+			 "the body must be a JSON object");
 		goto out;
 	}
 
-	silence->start_ms = now_ms;
-	if (start && timeutil_parse(start, &silence->start_ms) < 0) {
-		*ret_reason = "start is not an ISO 8601 time";
-		goto out;
+	if (strict) {
+		r = check_fields(obj, reason);
+		if (r < 0)
+			goto out;
 	}
-	if (end && timeutil_parse(end, &silence->end_ms) == 0 && !duration) {
-		/* end given */
-	} else if (!end && duration &&
-		   timeutil_parse_duration(duration, &length) == 0) {
-		silence->end_ms = silence->start_ms + length;
-	} else {
-		*ret_reason = "give end (ISO 8601) or duration (\"2h\"),"
-			      " not both";
+	r = times_of(obj, now_ms, silence, reason);
+	if (r < 0)
 		goto out;
-	}
-	if (silence->end_ms <= silence->start_ms || silence->end_ms <= now_ms) {
-		*ret_reason = "the silence ends before it starts, or is over";
-		goto out;
-	}
 
-	r = match_of(json_object_get(obj, "match"), &silence->match,
-		     ret_reason);
+	r = match_of(json_object_get(obj, "match"), &silence->match, reason);
 	if (r < 0)
 		goto out;
 
 	silence->name = strdup(name ? name : "api");
 	r = silence->name ? 0 : -ENOMEM;
+	if (ret_named)
+		*ret_named = name != NULL;
 out:
 	if (r < 0)
 		match_release(&silence->match);
@@ -279,6 +404,7 @@ int silences_open(const struct config *config, int64_t now_ms,
 	if (!set)
 		return -ENOMEM;
 	pthread_mutex_init(&set->lock, NULL);
+	pthread_mutex_init(&set->add_lock, NULL);
 	set->state_dir = strdup(config->state_dir);
 	if (!set->state_dir) {
 		silences_free(set);
@@ -290,12 +416,12 @@ int silences_open(const struct config *config, int64_t now_ms,
 		r = store_silence_list(store, now_ms, &rows, &n);
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		struct config_silence silence;
-		const char *reason = NULL;
+		char reason[SILENCES_REASON_MAX];
 
 		/* What the API stored once parsed; a row that no longer
 		 * does is passed over rather than blocking the start. */
-		if (parse(rows[i].spec, strlen(rows[i].spec), 0, &silence,
-			  &reason) == 0) {
+		if (parse(rows[i].spec, strlen(rows[i].spec), 0, false,
+			  &silence, NULL, reason) == 0) {
 			silence.start_ms = rows[i].start_ms;
 			silence.end_ms = rows[i].end_ms;
 			r = append(set, rows[i].id, rows[i].spec, &silence);
@@ -322,6 +448,7 @@ void silences_free(struct silences *set)
 	free(set->v);
 	free(set->state_dir);
 	pthread_mutex_destroy(&set->lock);
+	pthread_mutex_destroy(&set->add_lock);
 	free(set);
 }
 
@@ -360,22 +487,70 @@ int64_t silences_until(struct silences *set, const struct config *config,
 	return until;
 }
 
-int silences_add(struct silences *set, const char *json, size_t len,
-		 int64_t now_ms, int64_t *ret_id, const char **ret_reason)
+/*
+ * Refuses a name given that a silence not yet over already has: which
+ * of the two a person means when lifting "deploy" could not be told.
+ * Called with add_lock held.
+ */
+static int name_free(struct silences *set, const struct config *config,
+		     const char *name, int64_t now_ms,
+		     char reason[SILENCES_REASON_MAX])
+{
+	char text[72];
+	int64_t id = 0;
+
+	for (size_t i = 0; i < config->n_silences; i++)
+		if (config->silences[i].end_ms > now_ms &&
+		    strcmp(config->silences[i].name, name) == 0)
+			id = -1;
+
+	pthread_mutex_lock(&set->lock);
+	for (size_t i = 0; !id && i < set->n; i++)
+		if (set->v[i].silence.end_ms > now_ms &&
+		    strcmp(set->v[i].silence.name, name) == 0)
+			id = set->v[i].id;
+	pthread_mutex_unlock(&set->lock);
+
+	if (id < 0)
+		snprintf(reason, SILENCES_REASON_MAX,
+			 "a silence named '%s' is in the configuration;"
+			 " choose another name",
+			 quoted(name, text));
+	else if (id > 0)
+		snprintf(reason, SILENCES_REASON_MAX,
+			 "a silence named '%s' exists already (id %lld);"
+			 " lift it first or choose another name",
+			 quoted(name, text), (long long)id);
+	return id ? -EEXIST : 0;
+}
+
+int silences_add(struct silences *set, const struct config *config,
+		 const char *json, size_t len, int64_t now_ms, int64_t *ret_id,
+		 char reason[SILENCES_REASON_MAX])
 {
 	struct store_silence row = {0};
 	struct config_silence silence;
 	struct store *store = NULL;
-	char *spec;
+	char *spec = NULL;
+	bool named = false;
 	int r;
 
-	r = parse(json, len, now_ms, &silence, ret_reason);
+	r = parse(json, len, now_ms, true, &silence, &named, reason);
 	if (r < 0)
 		return r;
+
+	/* Only a name given must be unique: "api", the default, is not. */
+	pthread_mutex_lock(&set->add_lock);
+	if (named) {
+		r = name_free(set, config, silence.name, now_ms, reason);
+		if (r < 0)
+			goto fail;
+	}
 
 	spec = strndup(json, len);
 	if (!spec) {
 		r = -ENOMEM;
+		snprintf(reason, SILENCES_REASON_MAX, "out of memory");
 		goto fail;
 	}
 
@@ -390,22 +565,24 @@ int silences_add(struct silences *set, const char *json, size_t len,
 		r = store_silence_add(store, &row, now_ms, ret_id);
 	store_close(store);
 	if (r < 0) {
-		*ret_reason = "the store could not keep it";
+		snprintf(reason, SILENCES_REASON_MAX,
+			 "the store could not keep it");
 		goto fail;
 	}
 
 	pthread_mutex_lock(&set->lock);
 	r = append(set, *ret_id, spec, &silence);
 	pthread_mutex_unlock(&set->lock);
-	free(spec);
 	if (r < 0) {
-		*ret_reason = "too many silences";
-		goto fail_nospec;
+		snprintf(reason, SILENCES_REASON_MAX, "too many silences");
+		goto fail;
 	}
+	pthread_mutex_unlock(&set->add_lock);
+	free(spec);
 	return 0;
 fail:
+	pthread_mutex_unlock(&set->add_lock);
 	free(spec);
-fail_nospec:
 	free(silence.name);
 	match_release(&silence.match);
 	return r;

@@ -34,15 +34,23 @@ void silences_free(struct silences *silences);
 int64_t silences_until(struct silences *silences, const struct config *config,
 		       const struct alert *alert, int64_t now_ms);
 
+/* Room for the reason silences_add() gives. */
+#define SILENCES_REASON_MAX 256
+
 /*
  * Adds a silence from its JSON: {"name": "...", "match": {...the
  * matchers of a route: name (a glob), kind, state, namespace, metric,
  * region, account, topic, severity, dimensions...}, "start": ISO 8601
- * (default now), "end": ISO 8601 or "duration": "2h"}. -EINVAL with a
- * reason when it is not one.
+ * (default now), "end": ISO 8601 or "duration": "2h"}. -EINVAL when it
+ * is not one: an unknown field or matcher, a field of the wrong type,
+ * a time or duration that does not parse, or a silence already over.
+ * -EEXIST when a silence not yet over, of the configuration or the API,
+ * has the name it gives (one without a name is "api", and may repeat).
+ * Either way reason says why, naming the field or the value.
  */
-int silences_add(struct silences *silences, const char *json, size_t len,
-		 int64_t now_ms, int64_t *ret_id, const char **ret_reason);
+int silences_add(struct silences *silences, const struct config *config,
+		 const char *json, size_t len, int64_t now_ms, int64_t *ret_id,
+		 char reason[SILENCES_REASON_MAX]);
 
 /*
  * Lifts an API silence. The alarms silences hold are paged at once

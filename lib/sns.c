@@ -49,29 +49,33 @@ struct envelope_field {
 	unsigned kept;     /* types whose value is read at all */
 	const char *missing;
 	const char *not_string;
+	/* Set for a field that must not be "": an empty MessageId would
+	 * be taken for the duplicate of the next empty one. */
+	const char *empty;
 };
 
 static const struct envelope_field envelope_fields[] = {
 	{"MessageId", FIELD(message_id), ALL_TYPES, ALL_TYPES,
-	 "MessageId missing", "MessageId is not a string"},
+	 "MessageId missing", "MessageId is not a string",
+	 "MessageId is empty"},
 	{"TopicArn", FIELD(topic_arn), ALL_TYPES, ALL_TYPES, "TopicArn missing",
-	 "TopicArn is not a string"},
+	 "TopicArn is not a string", "TopicArn is empty"},
 	{"Subject", FIELD(subject), 0, NOTIFICATION, NULL,
-	 "Subject is not a string"},
+	 "Subject is not a string", NULL},
 	{"Message", FIELD(message), ALL_TYPES, ALL_TYPES, "Message missing",
-	 "Message is not a string"},
+	 "Message is not a string", NULL},
 	{"Timestamp", FIELD(timestamp), ALL_TYPES, ALL_TYPES,
-	 "Timestamp missing", "Timestamp is not a string"},
+	 "Timestamp missing", "Timestamp is not a string", NULL},
 	{"Signature", FIELD(signature), ALL_TYPES, ALL_TYPES,
-	 "Signature missing", "Signature is not a string"},
+	 "Signature missing", "Signature is not a string", NULL},
 	{"SigningCertURL", FIELD(signing_cert_url), ALL_TYPES, ALL_TYPES,
-	 "SigningCertURL missing", "SigningCertURL is not a string"},
+	 "SigningCertURL missing", "SigningCertURL is not a string", NULL},
 	{"SubscribeURL", FIELD(subscribe_url), CONFIRMATIONS, CONFIRMATIONS,
-	 "SubscribeURL missing", "SubscribeURL is not a string"},
+	 "SubscribeURL missing", "SubscribeURL is not a string", NULL},
 	{"Token", FIELD(token), CONFIRMATIONS, CONFIRMATIONS, "Token missing",
-	 "Token is not a string"},
+	 "Token is not a string", NULL},
 	{"UnsubscribeURL", FIELD(unsubscribe_url), 0, NOTIFICATION, NULL,
-	 "UnsubscribeURL is not a string"},
+	 "UnsubscribeURL is not a string", NULL},
 };
 
 /* A key of the string to sign and where its value lives. */
@@ -174,6 +178,10 @@ static int parse_type(json_t *root, struct sns_message *msg,
 	}
 
 	name = json_string_value(value);
+	if (!*name) {
+		set_reason(ret_reason, "Type is empty");
+		return -EINVAL;
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(type_names); i++) {
 		if (strcmp(name, type_names[i]) != 0)
 			continue;
@@ -258,6 +266,10 @@ static int parse_fields(json_t *root, struct sns_message *msg,
 		}
 		if (!json_is_string(value)) {
 			set_reason(ret_reason, field->not_string);
+			return -EINVAL;
+		}
+		if (field->empty && json_string_length(value) == 0) {
+			set_reason(ret_reason, field->empty);
 			return -EINVAL;
 		}
 

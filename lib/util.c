@@ -166,12 +166,20 @@ int util_read_file(const char *path, size_t limit, char **ret_data,
 {
 	struct strbuf sb;
 	char chunk[8192];
+	struct stat st;
 	FILE *f;
 	int r = 0;
 
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;
+
+	/* fopen() opens a directory for reading; fread() on it then fails
+	 * with a ferror() that would read as an I/O error. */
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(f);
+		return -EISDIR;
+	}
 
 	strbuf_init(&sb, limit);
 	for (;;) {

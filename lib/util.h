@@ -54,7 +54,8 @@ void util_sha256_hex(const void *data, size_t len, char out[65]);
  */
 void util_fingerprint(const char *secret, char out[13]);
 
-/* Reads a whole file, at most limit bytes (-EFBIG beyond). */
+/* Reads a whole file, at most limit bytes (-EFBIG beyond; -EISDIR for a
+ * directory). */
 int util_read_file(const char *path, size_t limit, char **ret_data,
 		   size_t *ret_len);
 

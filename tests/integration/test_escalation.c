@@ -509,6 +509,10 @@ static void test_api_lists_and_needs_token(void **state)
 	struct scenario *s = *state;
 	struct harness_response r;
 	const char *bad[] = {"Authorization: Bearer nope", NULL};
+	const char *lower[] = {"Authorization: bearer " HARNESS_API_TOKEN,
+			       NULL};
+	const char *wrong_token[] = {
+		"Authorization: BEARER " HARNESS_API_TOKEN "x", NULL};
 	json_t *list;
 
 	raise_alarm(s, "crit-i", "ALARM", 0);
@@ -522,6 +526,31 @@ static void test_api_lists_and_needs_token(void **state)
 
 	assert_int_equal(harness_get(&s->h, "/api/incidents", &r), 0);
 	assert_int_equal(r.status, 401);
+
+	/* The scheme is case-insensitive (RFC 7235 2.1); the token not. */
+	assert_int_equal(
+		harness_request(&s->h, "GET", "/api/incidents", lower, &r), 0);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(harness_request(&s->h, "GET", "/api/incidents",
+					 wrong_token, &r),
+			 0);
+	assert_int_equal(r.status, 401);
+
+	/* The queue API's 405s name their methods too. */
+	assert_int_equal(
+		harness_request(&s->h, "POST", "/api/queue", lower, &r), 0);
+	assert_int_equal(r.status, 405);
+	assert_string_equal(r.allow, "GET, HEAD");
+	assert_int_equal(
+		harness_request(&s->h, "GET", "/api/queue/1/retry", lower, &r),
+		0);
+	assert_int_equal(r.status, 405);
+	assert_string_equal(r.allow, "POST");
+	assert_int_equal(
+		harness_request(&s->h, "POST", "/api/queue/1", lower, &r), 0);
+	assert_int_equal(r.status, 405);
+	assert_string_equal(r.allow, "GET, HEAD, DELETE");
+
 	assert_int_equal(harness_get_auth(&s->h, "/api/incidents",
 					  HARNESS_API_TOKEN, &r),
 			 0);
@@ -551,6 +580,114 @@ static void test_api_lists_and_needs_token(void **state)
 	assert_int_equal(api(s, "crit-i", "resolve", &r), 200);
 	wait_count(s, HARNESS_KEY_PRIMARY, "resolve", "crit-i", 1);
 	wait_count(s, HARNESS_KEY_SECONDARY, "resolve", "crit-i", 1);
+}
+
+/* POSTs a silence's JSON; the status, r with the answer. */
+static long post_silence(struct scenario *s, const char *spec,
+			 struct harness_response *r)
+{
+	const char *auth[] = {"Authorization: Bearer " HARNESS_API_TOKEN, NULL};
+
+	assert_int_equal(harness_post(&s->h, "/api/silences", spec,
+				      strlen(spec), auth, r),
+			 0);
+	return r->status;
+}
+
+/* A silence refused says what is wrong with it, naming the value; a
+ * name already taken is refused. */
+static void test_api_silence_refusals(void **state)
+{
+	struct scenario *s = *state;
+	static const struct {
+		const char *spec;
+		const char *reason;
+	} cases[] = {
+		{"{\"match\": {\"name\": \"x\"}, \"duration\": \"forever\"}",
+		 "duration is not a length of time above zero such as \"2h\""
+		 " (ms, s, m, h, d; a year at most): 'forever'"},
+		/* What is quoted back is plain text, and bounded. */
+		{"{\"match\": {\"name\": \"x\"}, \"duration\": \"2h\\nX: 1\"}",
+		 "duration is not a length of time above zero such as \"2h\""
+		 " (ms, s, m, h, d; a year at most): '2h?X: 1'"},
+		{"{\"match\": {\"name\": \"x\"}, \"duration\": \"-5m\"}",
+		 "duration is not a length of time above zero such as \"2h\""
+		 " (ms, s, m, h, d; a year at most): '-5m'"},
+		{"{\"match\": {\"name\": \"x\"}, \"end\": \"yesterday\"}",
+		 "end is not an ISO 8601 time: 'yesterday'"},
+		{"{\"match\": {\"name\": \"x\"}, \"start\": \"soon\","
+		 " \"duration\": \"1h\"}",
+		 "start is not an ISO 8601 time: 'soon'"},
+		{"{\"match\": {\"name\": \"x\"}, \"duration\": \"1h\","
+		 " \"end\": \"2030-01-01T00:00:00Z\"}",
+		 "give end (ISO 8601) or duration (\"2h\"), not both"},
+		{"{\"match\": {\"name\": \"x\"}}",
+		 "give end (ISO 8601) or duration (\"2h\")"},
+		{"{\"match\": {\"name\": \"x\"}, \"end\":"
+		 " \"2022-09-25T18:00:00Z\"}",
+		 "the silence is over already"},
+		{"{\"match\": {\"name\": \"x\"}, \"start\":"
+		 " \"2030-01-02T00:00:00Z\", \"end\": "
+		 "\"2030-01-01T00:00:00Z\"}",
+		 "the silence ends before it starts"},
+		{"{\"match\": {\"nmae\": \"x\"}, \"duration\": \"1h\"}",
+		 "unknown matcher 'nmae' in match (name, kind, state, "
+		 "namespace,"
+		 " metric, region, account, topic, severity, dimensions)"},
+		{"{\"match\": {\"kind\": \"nope\"}, \"duration\": \"1h\"}",
+		 "matcher 'kind' in match has the wrong type, or an unknown "
+		 "kind"
+		 " or state"},
+		{"{\"match\": {\"name\": \"x\"}, \"duration\": \"1h\","
+		 " \"extra\": 1}",
+		 "unknown field 'extra' (name, match, start, end, duration)"},
+		{"{\"match\": {\"name\": \"x\"}, \"duration\": 3600}",
+		 "duration must be a string"},
+	};
+	const char *spec = "{\"name\": \"deploy\", \"match\": {\"name\":"
+			   " \"maint-*\"}, \"duration\": \"1h\"}";
+	struct harness_response r;
+	char want[512];
+	int id;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		snprintf(want, sizeof(want), "%s\n", cases[i].reason);
+		if (post_silence(s, cases[i].spec, &r) != 400 ||
+		    strcmp(r.body, want) != 0)
+			fail_msg("%s: %ld %s", cases[i].spec, r.status, r.body);
+	}
+
+	/* A name is one silence's until it is over or lifted. */
+	assert_int_equal(post_silence(s, spec, &r), 201);
+	id = atoi(r.body);
+	assert_int_equal(post_silence(s, spec, &r), 409);
+	snprintf(want, sizeof(want),
+		 "a silence named 'deploy' exists already (id %d); lift it"
+		 " first or choose another name\n",
+		 id);
+	assert_string_equal(r.body, want);
+
+	/* Nor may it be one of the configuration's, while that lasts. */
+	assert_int_equal(
+		post_silence(s,
+			     "{\"name\": \"db-maintenance\", \"match\":"
+			     " {\"name\": \"x\"}, \"duration\": \"1h\"}",
+			     &r),
+		409);
+	assert_string_equal(r.body, "a silence named 'db-maintenance' is in the"
+				    " configuration; choose another name\n");
+
+	/* Unnamed ones are all "api", and do not clash. */
+	assert_int_equal(post_silence(s,
+				      "{\"match\": {\"name\": \"a-*\"},"
+				      " \"duration\": \"1h\"}",
+				      &r),
+			 201);
+	assert_int_equal(post_silence(s,
+				      "{\"match\": {\"name\": \"b-*\"},"
+				      " \"duration\": \"1h\"}",
+				      &r),
+			 201);
 }
 
 /* Silences through the API: set, listed, holding, lifted. */
@@ -592,6 +729,12 @@ static void test_api_silence(void **state)
 	wait_count(s, HARNESS_KEY_PRIMARY, "trigger", "maint-x", 1);
 	assert_int_equal(harness_request(&s->h, "DELETE", path, auth, &r), 0);
 	assert_int_equal(r.status, 404);
+
+	/* Lifted, its name may be given again. */
+	assert_int_equal(harness_post(&s->h, "/api/silences", spec,
+				      strlen(spec), auth, &r),
+			 0);
+	assert_int_equal(r.status, 201);
 }
 
 /* Replaces the one line that is exactly from in text; fails if none. */
@@ -879,6 +1022,7 @@ static void test_cli_lists_and_acknowledges(void **state)
 	char level[16];
 	char key[256];
 	char args[400];
+	char want[512];
 
 	raise_alarm(s, "crit-j", "ALARM", 0);
 	wait_count(s, HARNESS_KEY_PRIMARY, "trigger", "crit-j", 1);
@@ -894,23 +1038,50 @@ static void test_cli_lists_and_acknowledges(void **state)
 
 	snprintf(args, sizeof(args), "ack '%s'", key);
 	assert_int_equal(run_cli(s, args, out, sizeof(out)), 0);
-	assert_string_equal(out, "acknowledge\n");
+	snprintf(want, sizeof(want),
+		 "acknowledged '%s': escalation stopped, every level paged is"
+		 " acknowledged at PagerDuty\n",
+		 key);
+	assert_string_equal(out, want);
 
 	out[0] = '\0';
 	assert_int_equal(run_cli(s, "incidents", out, sizeof(out)), 0);
 	assert_non_null(strstr(out, "acknowledged"));
 
-	/* Twice is refused, and says why. */
-	assert_int_equal(run_cli(s, args, out, sizeof(out)), 1);
-	assert_non_null(strstr(out, "already acknowledged"));
+	/* Twice is no error: an operator retrying wants it so, and it is. */
+	assert_int_equal(run_cli(s, args, out, sizeof(out)), 0);
+	snprintf(want, sizeof(want),
+		 "already acknowledged '%s': nothing changed\n", key);
+	assert_string_equal(out, want);
+
+	/* A key no incident has is named. */
+	assert_int_equal(run_cli(s, "ack no-such-key", out, sizeof(out)), 1);
+	assert_string_equal(out, "alertbridge: no incident has the key"
+				 " 'no-such-key'\n");
 
 	at(s, 60 * MIN);
 	settle(s);
 	assert_int_equal(count(s, HARNESS_KEY_SECONDARY, "trigger", "crit-j"),
 			 0);
-	/* The API told PagerDuty too. */
+	/* The API told PagerDuty too, once. */
 	assert_int_equal(count(s, HARNESS_KEY_PRIMARY, "acknowledge", "crit-j"),
 			 1);
+
+	snprintf(args, sizeof(args), "resolve '%s'", key);
+	assert_int_equal(run_cli(s, args, out, sizeof(out)), 0);
+	snprintf(want, sizeof(want),
+		 "resolved '%s': escalation stopped, every level paged gets a"
+		 " resolve\n",
+		 key);
+	assert_string_equal(out, want);
+	wait_count(s, HARNESS_KEY_PRIMARY, "resolve", "crit-j", 1);
+
+	/* Resolved, it is not open to acknowledge, and says so. */
+	snprintf(args, sizeof(args), "ack '%s'", key);
+	assert_int_equal(run_cli(s, args, out, sizeof(out)), 1);
+	snprintf(want, sizeof(want),
+		 "alertbridge: cannot acknowledge '%s': not open\n", key);
+	assert_string_equal(out, want);
 }
 
 int main(void)
@@ -949,6 +1120,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cli_lists_and_acknowledges,
 						setup, scenario_teardown),
 		cmocka_unit_test_setup_teardown(test_api_silence, setup,
+						scenario_teardown),
+		cmocka_unit_test_setup_teardown(test_api_silence_refusals,
+						setup_silenced,
 						scenario_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_example_configuration_runbook, setup_example,

@@ -278,6 +278,16 @@ static void test_bad_inputs(void **state)
 	assert_non_null(strstr(r.body, "allow-list"));
 	free(body);
 
+	/* Signed, but with no MessageId to tell it by, or no topic. */
+	body = signed_notification(s, "", SCENARIO_TOPIC, "hi", 2);
+	assert_int_equal(post(s, body, &r), 400);
+	assert_string_equal(r.body, "MessageId is empty\n");
+	free(body);
+	body = signed_notification(s, "empty-topic-1", "", "hi", 2);
+	assert_int_equal(post(s, body, &r), 400);
+	assert_string_equal(r.body, "TopicArn is empty\n");
+	free(body);
+
 	/* A content type SNS never sends: refused unread, and counted. */
 	body = signed_notification(s, "type-1", SCENARIO_TOPIC, "hi", 2);
 	assert_int_equal(
@@ -331,11 +341,33 @@ static void test_bad_inputs(void **state)
 
 	assert_int_equal(fakepd_count(s->pd), 0);
 
-	/* Wrong method and path. */
+	/* Wrong method and path: a 405 says which methods the path takes
+	 * (RFC 9110 15.5.6). */
 	assert_int_equal(harness_get(&s->h, "/sns", &r), 0);
 	assert_int_equal(r.status, 405);
+	assert_string_equal(r.allow, "POST");
+	assert_string_equal(r.body, "method not allowed here; use POST\n");
+	assert_int_equal(harness_post(&s->h, "/healthz", "", 0, NULL, &r), 0);
+	assert_int_equal(r.status, 405);
+	assert_string_equal(r.allow, "GET, HEAD");
+	assert_int_equal(
+		harness_request(&s->h, "DELETE", "/api/incidents", NULL, &r),
+		0);
+	assert_int_equal(r.status, 405);
+	assert_string_equal(r.allow, "GET, HEAD");
+	assert_int_equal(
+		harness_request(&s->h, "PUT", "/api/silences", NULL, &r), 0);
+	assert_int_equal(r.status, 405);
+	assert_string_equal(r.allow, "GET, HEAD, POST");
+	assert_int_equal(harness_get(&s->h, "/api/silences/1", &r), 0);
+	assert_int_equal(r.status, 405);
+	assert_string_equal(r.allow, "DELETE");
+	assert_int_equal(harness_get(&s->h, "/api/incidents/k/resolve", &r), 0);
+	assert_int_equal(r.status, 405);
+	assert_string_equal(r.allow, "POST");
 	assert_int_equal(harness_get(&s->h, "/nope", &r), 0);
 	assert_int_equal(r.status, 404);
+	assert_string_equal(r.allow, "");
 
 	/* Still healthy after all of it. */
 	assert_int_equal(harness_get(&s->h, "/readyz", &r), 0);

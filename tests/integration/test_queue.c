@@ -42,6 +42,16 @@ static int queue(struct scenario *s, const char *args)
 	return cli_run(line, out, sizeof(out));
 }
 
+/* `alertbridge queue ARGS --store STATE_DIR`, with no configuration. */
+static int queue_store(struct scenario *s, const char *args)
+{
+	char line[1024];
+
+	snprintf(line, sizeof(line), "queue %s --store %s", args,
+		 s->h.state_dir);
+	return cli_run(line, out, sizeof(out));
+}
+
 static int queue_tty(struct scenario *s, const char *args, const char *answer)
 {
 	char line[1024];
@@ -304,6 +314,14 @@ static void test_store_when_stopped(void **state)
 	assert_non_null(strstr(out, "state: dead\n"));
 	assert_non_null(
 		strstr(out, "\"summary\": \"GhostLine Alert: crit-q6\""));
+
+	/* Reading the store --store names needs no configuration. */
+	assert_int_equal(queue_store(s, "list --dead"), 0);
+	assert_non_null(strstr(out, "dead letters: 1\n"));
+	assert_non_null(strstr(out, key));
+	assert_null(strstr(out, "configuration not loaded"));
+	assert_int_equal(queue_store(s, args), 0);
+	assert_non_null(strstr(out, "state: dead\n"));
 
 	snprintf(args, sizeof(args), "drop %lld", (long long)pending);
 	assert_int_equal(queue(s, args), 1);

@@ -155,10 +155,13 @@ static void test_no_terminal_no_flag(void **state)
 
 	/* With several targets, which one is for the operator to say. */
 	assert_int_equal(send_test(f, "--resolve"), 1);
-	assert_non_null(strstr(f->out, "pass --target NAME, one of: primary"
-				       " secondary engineering_manager vp"));
+	assert_string_equal(f->out, "alertbridge: pass --target NAME, one of:"
+				    " primary, secondary, engineering_manager,"
+				    " vp\n");
 	assert_int_equal(send_test(f, "--target nobody --resolve"), 1);
-	assert_non_null(strstr(f->out, "no target is named nobody"));
+	assert_string_equal(f->out, "alertbridge: no target is named 'nobody';"
+				    " targets: primary, secondary,"
+				    " engineering_manager, vp\n");
 	assert_int_equal(send_test(f, "--resolve --no-resolve"), 1);
 	assert_int_equal(fakepd_count(f->pd), 0);
 

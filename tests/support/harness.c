@@ -385,6 +385,29 @@ static size_t on_body(char *data, size_t size, size_t n, void *userdata)
 	return size * n;
 }
 
+/* Keeps the value of the Allow header, the one header tests read. */
+static size_t on_header(char *data, size_t size, size_t n, void *userdata)
+{
+	struct harness_response *r = userdata;
+	size_t len = size * n;
+	size_t start;
+	size_t end;
+
+	if (len < 6 || strncasecmp(data, "Allow:", 6) != 0)
+		return len;
+	start = 6;
+	while (start < len && data[start] == ' ')
+		start++;
+	end = start;
+	while (end < len && data[end] != '\r' && data[end] != '\n')
+		end++;
+	if (end - start > sizeof(r->allow) - 1)
+		end = start + sizeof(r->allow) - 1;
+	memcpy(r->allow, data + start, end - start);
+	r->allow[end - start] = '\0';
+	return len;
+}
+
 static bool has_content_type(const char *const *headers)
 {
 	for (; headers && *headers; headers++)
@@ -413,6 +436,8 @@ static int request(struct harness *h, const char *path, const char *body,
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, ret);
+	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(curl, CURLOPT_HEADERDATA, ret);
 
 	if (body && !has_content_type(headers))
 		list = curl_slist_append(list, "Content-Type: text/plain;"
@@ -471,6 +496,8 @@ int harness_request(struct harness *h, const char *method, const char *path,
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, ret);
+	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(curl, CURLOPT_HEADERDATA, ret);
 
 	rc = curl_easy_perform(curl);
 	if (rc == CURLE_OK)

@@ -818,6 +818,16 @@ static void test_malformed_envelopes(void **state)
 		free(body);
 	}
 
+	/* An empty MessageId would pass for a duplicate of the next. */
+	for (size_t i = 0; i < 3; i++) {
+		char empty[64];
+
+		snprintf(empty, sizeof(empty), "%s is empty", required[i]);
+		body = notification_body_with(required[i], json_string(""));
+		assert_parse_refused(body, strlen(body), empty);
+		free(body);
+	}
+
 	body = notification_body_with("UnsubscribeURL", json_true());
 	assert_parse_refused(body, strlen(body), "UnsubscribeURL");
 	free(body);

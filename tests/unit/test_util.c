@@ -93,6 +93,8 @@ static void test_files(void **state)
 	assert_int_equal(util_read_file(path, 5, &data, &len), -EFBIG);
 	assert_int_equal(util_read_file("/nonexistent/x", 5, &data, &len),
 			 -ENOENT);
+	/* A directory is said to be one, not an I/O error. */
+	assert_int_equal(util_read_file(dir, 5, &data, &len), -EISDIR);
 
 	unlink(path);
 	rmdir(dir);
