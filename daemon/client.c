@@ -1,7 +1,7 @@
 /*
- * client: `alertbridge incidents`, `ack` and `resolve`, which talk to
- * the running daemon's API on the address and with the token its
- * configuration names.
+ * client: requests to the running daemon's API (client.h), and the
+ * commands built on nothing else, `incidents`, `ack` and `resolve`
+ * (commands.h).
  */
 #include <errno.h>
 #include <getopt.h>

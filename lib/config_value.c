@@ -323,8 +323,8 @@ static int read_secret_file(struct loader *ld, const struct ynode *node,
 	}
 	if (r == -EFBIG) {
 		tree_report(ld, node, "the file should hold the secret alone",
-			    "'%s' holding the %s of %s is larger than 4 KiB",
-			    path, spec->noun, spec->owner);
+			    "'%s' holding the %s of %s is larger than %d KiB",
+			    path, spec->noun, spec->owner, SECRET_MAX / 1024);
 		return r;
 	}
 	if (r < 0) {

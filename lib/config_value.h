@@ -92,6 +92,10 @@ struct value_secret_spec {
 	bool allow_space;  /* else white space in the value is an error */
 };
 
+/* Where credentials are read from outside a unit with LoadCredential=:
+ * the directory the packaged unit loads them from. */
+#define VALUE_CREDENTIALS_FALLBACK "/etc/alertbridge/credentials"
+
 /*
  * Loads a secret from the one source given: values[i] is the node of
  * spec->keys[i], or NULL. A file is read whole (at most 4 KiB, trailing
@@ -107,10 +111,6 @@ struct value_secret_spec {
  * for the caller's own messages ("environment variable X"; the caller
  * frees it). No message carries the value.
  */
-/* Where credentials are read from outside a unit with LoadCredential=:
- * the directory the packaged unit loads them from. */
-#define VALUE_CREDENTIALS_FALLBACK "/etc/alertbridge/credentials"
-
 int value_secret(struct loader *ld, struct ynode *const *values,
 		 const char *section, const struct value_secret_spec *spec,
 		 struct config_secret *ret_secret,
