@@ -134,9 +134,16 @@ static void row(const char *name, const char *value, FILE *out)
 	fputs(" |\n", out);
 }
 
+/* What the report says beside the timeline. */
+struct facts {
+	bool truncated;  /* the timeline was cut at its bound */
+	int64_t pending; /* triggers PagerDuty has not taken yet */
+	int64_t dead;    /* triggers it never took */
+};
+
 static void print_report(const struct store_incident *inc,
 			 const struct store_timeline_entry *t, size_t n,
-			 bool truncated, FILE *out)
+			 const struct facts *facts, FILE *out)
 {
 	const char *name = inc->alert_name ? inc->alert_name : inc->dedup_key;
 	struct episode ep;
@@ -185,6 +192,13 @@ static void print_report(const struct store_incident *inc,
 	}
 	snprintf(text, sizeof(text), "%u", ep.pages);
 	row("Pages sent", text, out);
+	if (facts->pending > 0 || facts->dead > 0) {
+		snprintf(text, sizeof(text),
+			 "%lld still in the outbox, %lld dead-lettered"
+			 " (alertbridge queue list)",
+			 (long long)facts->pending, (long long)facts->dead);
+		row("Not accepted by PagerDuty", text, out);
+	}
 
 	fputs("\n## Impact\n\n"
 	      "_To be written: who or what was affected, how badly, and for"
@@ -199,7 +213,7 @@ static void print_report(const struct store_incident *inc,
 		describe(&t[i], out);
 		fputs(" |\n", out);
 	}
-	if (truncated)
+	if (facts->truncated)
 		fprintf(out,
 			"\n_Only the latest %d records of this incident's"
 			" timeline were read; earlier ones are not shown._\n",
@@ -223,6 +237,7 @@ static void print_report(const struct store_incident *inc,
 static int report(struct store *store, const char *key)
 {
 	struct store_timeline_entry *timeline = NULL;
+	struct facts facts = {0};
 	struct store_incident inc = {0};
 	char *dedup_key = NULL;
 	bool found = false;
@@ -249,12 +264,16 @@ static int report(struct store *store, const char *key)
 	if (r == 0)
 		r = store_timeline_list(store, dedup_key,
 					POSTMORTEM_TIMELINE_MAX, &timeline, &n);
+	if (r == 0)
+		r = store_incident_undelivered(store, dedup_key, &facts.pending,
+					       &facts.dead);
 	if (r < 0) {
 		fprintf(stderr, "alertbridge: store: %s\n", store_error(store));
 		goto out;
 	}
 
-	print_report(&inc, timeline, n, n == POSTMORTEM_TIMELINE_MAX, stdout);
+	facts.truncated = n == POSTMORTEM_TIMELINE_MAX;
+	print_report(&inc, timeline, n, &facts, stdout);
 out:
 	store_timeline_free(timeline, n);
 	store_incident_release(&inc);

@@ -214,6 +214,14 @@ struct store_timeline_entry {
 	char *detail; /* may be NULL */
 };
 
+/*
+ * The triggers for an incident or its pages that PagerDuty has not
+ * accepted: still in the outbox (*ret_pending) or dead-lettered
+ * (*ret_dead).
+ */
+int store_incident_undelivered(struct store *store, const char *dedup_key,
+			       int64_t *ret_pending, int64_t *ret_dead);
+
 /* An incident's timeline, in the order recorded, at most max entries
  * (the latest ones when there are more). */
 int store_timeline_list(struct store *store, const char *dedup_key, size_t max,

@@ -27,6 +27,7 @@ enum incident_stmt {
 	INC_SILENCE_LIST,
 	INC_SILENCE_DELETE,
 	INC_RELEASE_SILENCED,
+	INC_UNDELIVERED,
 	INC_STMT_COUNT
 };
 
@@ -87,6 +88,14 @@ static const char *const incident_sql[INC_STMT_COUNT] = {
 			      " (SELECT id, at_ms, what, detail FROM timeline"
 			      " WHERE dedup_key = ?1 ORDER BY id DESC LIMIT ?2)"
 			      " ORDER BY id",
+	[INC_UNDELIVERED] =
+		"SELECT"
+		" (SELECT COUNT(*) FROM outbox WHERE action = 'trigger'"
+		"  AND order_key IN (SELECT ?1 UNION"
+		"  SELECT level_key FROM pages WHERE dedup_key = ?1)),"
+		" (SELECT COUNT(*) FROM dead_letters WHERE action = 'trigger'"
+		"  AND order_key IN (SELECT ?1 UNION"
+		"  SELECT level_key FROM pages WHERE dedup_key = ?1))",
 };
 
 _Static_assert(INC_STMT_COUNT <= STORE_INCIDENT_STMTS_MAX,
@@ -526,6 +535,22 @@ int store_timeline_list(struct store *store, const char *dedup_key, size_t max,
 	sqlite3_bind_int64(stmt, 2, (sqlite3_int64)max);
 	return collect(stmt, sizeof(**ret_entries), timeline_read,
 		       timeline_release, (void **)ret_entries, ret_n);
+}
+
+int store_incident_undelivered(struct store *store, const char *dedup_key,
+			       int64_t *ret_pending, int64_t *ret_dead)
+{
+	sqlite3_stmt *stmt = stmt_get(store, INC_UNDELIVERED);
+	int rc;
+
+	store_bind_text(stmt, 1, dedup_key);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		*ret_pending = sqlite3_column_int64(stmt, 0);
+		*ret_dead = sqlite3_column_int64(stmt, 1);
+	}
+	sqlite3_reset(stmt);
+	return rc == SQLITE_ROW ? 0 : store_errno(rc);
 }
 
 int store_escalation_stats(struct store *store, size_t n_levels,

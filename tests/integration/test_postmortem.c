@@ -218,6 +218,24 @@ static void test_ongoing(void **state)
 	in_order(report, sizeof(report) / sizeof(*report));
 }
 
+/* PagerDuty down: the page is in the timeline, and the report says it
+ * has not been accepted. */
+static void test_page_not_accepted(void **state)
+{
+	struct scenario *s = *state;
+	char key[256];
+
+	fakepd_script(s->pd, (struct fakepd_answer){503, 3600, 0}, 1);
+	scenario_dedup_key("crit-pd", key);
+	raise_alarm(s, "crit-pd", "ALARM", 0);
+	assert_int_equal(fakepd_wait(s->pd, 1, 10000), 0);
+
+	assert_int_equal(postmortem_config(s, key), 0);
+	assert_non_null(strstr(out, "| Pages sent | 1 |\n"));
+	assert_non_null(strstr(out, "| Not accepted by PagerDuty | 1 still in"
+				    " the outbox, 0 dead-lettered"));
+}
+
 /* Fired, recovered, fired again: the report is of the latest. */
 static void test_latest_episode(void **state)
 {
@@ -265,6 +283,8 @@ int main(void)
 			test_triggered_escalated_acked_resolved, setup,
 			scenario_teardown),
 		cmocka_unit_test_setup_teardown(test_ongoing, setup,
+						scenario_teardown),
+		cmocka_unit_test_setup_teardown(test_page_not_accepted, setup,
 						scenario_teardown),
 		cmocka_unit_test_setup_teardown(test_latest_episode, setup,
 						scenario_teardown),
