@@ -21,6 +21,12 @@ int64_t bodies_wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+void bodies_cert_file(char file[64])
+{
+	snprintf(file, 64, "SimpleNotificationService-bench%ld.pem",
+		 (long)getpid());
+}
+
 static void iso8601(int64_t ms, char buf[40])
 {
 	time_t s = (time_t)(ms / 1000);
@@ -85,13 +91,15 @@ void bodies_free(char **bodies, int n)
 	free(bodies);
 }
 
-int bodies_sign(const struct testkey *key, int n, int alarms, int storm_keys,
-		char ***ret_bodies)
+int bodies_sign(const struct testkey *key, const char *cert_file, int n,
+		int alarms, int storm_keys, char ***ret_bodies)
 {
 	int64_t start = bodies_wall_ms();
+	char url[160];
 	char **bodies;
 	int r = 0;
 
+	snprintf(url, sizeof(url), "%s%s", BODIES_CERT_HOST, cert_file);
 	bodies = calloc((size_t)n, sizeof(*bodies));
 	if (!bodies)
 		return -ENOMEM;
@@ -114,8 +122,7 @@ int bodies_sign(const struct testkey *key, int n, int alarms, int storm_keys,
 		envelope = testkey_notification(id, BODIES_TOPIC,
 						"ALARM: bench", message, start);
 		free(message);
-		bodies[i] = testkey_sign_envelope(key, envelope, 2,
-						  BODIES_CERT_URL);
+		bodies[i] = testkey_sign_envelope(key, envelope, 2, url);
 		json_decref(envelope);
 		if (!bodies[i]) {
 			r = -ENOMEM;

@@ -11,8 +11,7 @@
 #include "testkeys.h"
 
 #define BODIES_TOPIC     "arn:aws:sns:us-east-1:123456789012:ghostline-alerts"
-#define BODIES_CERT_FILE "SimpleNotificationService-bench.pem"
-#define BODIES_CERT_URL  "https://sns.us-east-1.amazonaws.com/" BODIES_CERT_FILE
+#define BODIES_CERT_HOST "https://sns.us-east-1.amazonaws.com/"
 
 /* The test certificate is valid from a day before the run to a day after. */
 #define BODIES_DAY_MS 86400000
@@ -20,7 +19,15 @@
 int64_t bodies_wall_ms(void);
 
 /*
- * Signs n SNS notifications of CloudWatch alarms into *ret_bodies
+ * The file name of this process's signing certificate: one of its own,
+ * since the daemon keeps a certificate it has read in memory, and a
+ * later run signs with a new key.
+ */
+void bodies_cert_file(char file[64]);
+
+/*
+ * Signs n SNS notifications, naming cert_file (bodies_cert_file()) as
+ * their SigningCertURL, of CloudWatch alarms into *ret_bodies
  * (bodies_free() them).
  *
  * With storm_keys 0: alarms distinct alarms named prod-api-latency-NNN
@@ -35,8 +42,8 @@ int64_t bodies_wall_ms(void);
  * the test helpers give no cause, and allocation is the one they can
  * meet here.
  */
-int bodies_sign(const struct testkey *key, int n, int alarms, int storm_keys,
-		char ***ret_bodies);
+int bodies_sign(const struct testkey *key, const char *cert_file, int n,
+		int alarms, int storm_keys, char ***ret_bodies);
 
 /*
  * One firing alert with distinct labels per body, as an Alertmanager

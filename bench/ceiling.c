@@ -212,6 +212,7 @@ static int run(const char *path, int n, int alarms, int batch)
 	struct config_diags errors = {0};
 	struct testkey *key = NULL;
 	char **bodies = NULL;
+	char cert_file[64];
 	int64_t now = bodies_wall_ms(), start;
 	double seconds;
 	int r;
@@ -225,11 +226,12 @@ static int run(const char *path, int n, int alarms, int batch)
 	r = -EINVAL;
 	if (!config->cert_dir)
 		goto out;
+	bodies_cert_file(cert_file);
 	r = testkey_generate(now - BODIES_DAY_MS, now + BODIES_DAY_MS, &key);
 	if (r == 0)
-		r = testkey_write_cert(key, config->cert_dir, BODIES_CERT_FILE);
+		r = testkey_write_cert(key, config->cert_dir, cert_file);
 	if (r == 0)
-		r = bodies_sign(key, n, alarms, 0, &bodies);
+		r = bodies_sign(key, cert_file, n, alarms, 0, &bodies);
 	if (r == 0)
 		r = certfetch_new(config, &c.certs);
 	if (r == 0)

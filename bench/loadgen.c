@@ -304,23 +304,25 @@ static int run_sns(const char *url, const char *cert_dir, int n,
 		NULL,
 	};
 	struct testkey *key = NULL;
+	char cert_file[64];
 	int64_t now = bodies_wall_ms();
 	int r;
 
 	if (!figures_ok(n, connections) || alarms < 1 || rate < 0)
 		return 1;
+	bodies_cert_file(cert_file);
 	if (testkey_generate(now - BODIES_DAY_MS, now + BODIES_DAY_MS, &key) <
 	    0) {
 		fprintf(stderr, "loadgen: cannot make the certificate\n");
 		return 1;
 	}
-	r = testkey_write_cert(key, cert_dir, BODIES_CERT_FILE);
+	r = testkey_write_cert(key, cert_dir, cert_file);
 	if (r < 0) {
 		fprintf(stderr, "loadgen: cannot write the certificate to %s\n",
 			cert_dir);
 		goto out;
 	}
-	r = bodies_sign(key, n, alarms, storm_keys, &run.bodies);
+	r = bodies_sign(key, cert_file, n, alarms, storm_keys, &run.bodies);
 	if (r < 0) {
 		fprintf(stderr, "loadgen: cannot sign the messages\n");
 		goto out;
