@@ -124,8 +124,16 @@ static int send_event(const struct test_alert *t, const char *action)
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &answer);
 
 	rc = curl_easy_perform(curl);
+	/* Past a connection, a failure leaves it unknown whether PagerDuty
+	 * took the event: say so rather than "not sent". */
 	if (rc != CURLE_OK) {
-		fprintf(stderr, "alertbridge: %s not sent to %s: %s\n", action,
+		bool connected = rc != CURLE_COULDNT_CONNECT &&
+				 rc != CURLE_COULDNT_RESOLVE_HOST &&
+				 rc != CURLE_COULDNT_RESOLVE_PROXY;
+
+		fprintf(stderr, "alertbridge: %s %s %s: %s\n", action,
+			connected ? "sent, but no answer came from"
+				  : "not sent to",
 			t->config->events_url, curl_easy_strerror(rc));
 		r = -EIO;
 		goto out;

@@ -521,14 +521,18 @@ static int load(struct service *s)
 	}
 
 	r = store_lock(config->state_dir, &s->lock_fd);
-	if (r < 0) {
+	if (r == -EBUSY) {
 		LOG(LOG_LEVEL_ERROR, "store.locked", {"dir", config->state_dir},
-		    {"error", strerror(-r)},
-		    {"detail", r == -EBUSY ? "another alertbridge runs on this"
-					     " state directory; one daemon per"
-					     " store"
-					   : "cannot take the state directory's"
-					     " lock"});
+		    {"detail", "another alertbridge runs on this state"
+			       " directory; one daemon per store"});
+		config_free(config);
+		return r;
+	}
+	if (r < 0) {
+		LOG(LOG_LEVEL_ERROR, "store.lock_failed",
+		    {"dir", config->state_dir}, {"error", strerror(-r)},
+		    {"detail", "cannot create or lock alertbridge.lock in the"
+			       " state directory"});
 		config_free(config);
 		return r;
 	}
@@ -567,11 +571,17 @@ static int start(struct service *s)
 		goto out;
 	}
 	r = server_start(app, config, s->listen_fd, &app->server, &s->port);
-	if (r < 0)
+	if (r < 0) {
+		char port[24];
+
 		LOG(LOG_LEVEL_ERROR, "server.listen_failed",
 		    {"host", s->listen_fd >= 0 ? "systemd socket"
 					       : config->listen_host},
+		    {"port", s->listen_fd >= 0
+				     ? NULL
+				     : log_int(port, config->listen_port)},
 		    {"error", strerror(-r)});
+	}
 out:
 	app_config_release(app, config);
 	return r;

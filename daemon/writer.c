@@ -239,17 +239,34 @@ static void prune_seen(struct writer *writer, const struct config *config,
 		    {"message_ids", log_int(count, removed)});
 }
 
+/*
+ * An item refused for the store's sake, not its own (no space, no
+ * permission to write, an I/O error, a damaged file): the store fails
+ * as it does when a commit fails, so that readiness says so until the
+ * probe writes again.
+ */
+static bool store_refused(int error)
+{
+	return error == -EACCES || error == -ENOSPC || error == -EIO ||
+	       error == -EUCLEAN || error == -EROFS;
+}
+
 /* Applies a batch in one transaction; returns true if rows were queued. */
 static bool commit_batch(struct writer *writer, struct writer_item *batch)
 {
 	int64_t start = app_mono_ms();
+	bool refused = false;
 	bool queued = false;
 	int r;
 
 	r = store_begin(writer->store);
 	if (r == 0) {
-		for (struct writer_item *it = batch; it; it = it->next)
+		for (struct writer_item *it = batch; it; it = it->next) {
 			apply_item(writer, it, &queued);
+			if (it->result == WRITER_FAILED &&
+			    store_refused(it->error))
+				refused = true;
+		}
 		r = store_commit(writer->store);
 	}
 
@@ -268,7 +285,7 @@ static bool commit_batch(struct writer *writer, struct writer_item *batch)
 		return false;
 	}
 
-	set_store_ok(writer, true);
+	set_store_ok(writer, !refused);
 	metrics_observe(METRICS_HIST_COMMIT, (app_mono_ms() - start) * 1000);
 	return queued;
 }

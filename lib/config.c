@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -540,12 +541,48 @@ out:
 	return r;
 }
 
+/* One error about the file as a whole, at its first line. */
+static int file_error(struct config_diags *errors, const char *path,
+		      const char *message, const char *hint)
+{
+	struct config_diag *v;
+	struct config_diag *d;
+
+	v = realloc(errors->v, (errors->n + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	errors->v = v;
+	d = &v[errors->n];
+	*d = (struct config_diag){.line = 1, .column = 1};
+	d->file = strdup(path);
+	d->message = strdup(message);
+	d->hint = hint ? strdup(hint) : NULL;
+	if (!d->file || !d->message || (hint && !d->hint)) {
+		free(d->file);
+		free(d->message);
+		free(d->hint);
+		return -ENOMEM;
+	}
+	errors->n++;
+	return 0;
+}
+
 int config_load_file(const char *path, struct config **ret_config,
 		     struct config_diags *errors)
 {
+	struct stat st;
 	char *text;
 	size_t len;
 	int r;
+
+	/* A FIFO or a device would block the read, and with it a reload
+	 * in the daemon's main loop; only a regular file is read. */
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) &&
+	    !S_ISDIR(st.st_mode)) {
+		r = file_error(errors, path, "not a regular file",
+			       "the configuration must be a plain file");
+		return r < 0 ? r : -EINVAL;
+	}
 
 	r = util_read_file(path, CONFIG_FILE_MAX, &text, &len);
 	if (r < 0)

@@ -335,6 +335,17 @@ static const char *open_vfs(void)
 #endif
 }
 
+/* Why a file could not be opened: the system's own reason where SQLite
+ * kept it (a permission, a missing directory), not a generic I/O error. */
+static int open_errno(sqlite3 *db, int rc)
+{
+	int sys = sqlite3_system_errno(db);
+
+	if ((rc & 0xff) == SQLITE_CANTOPEN && sys > 0)
+		return -sys;
+	return store_errno(rc);
+}
+
 static int open_store(const char *dir, bool read_only, struct store **ret_store)
 {
 	struct store *store;
@@ -356,7 +367,14 @@ static int open_store(const char *dir, bool read_only, struct store **ret_store)
 			   : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
 	rc = sqlite3_open_v2(path, &store->db, flags, open_vfs());
 	if (rc != SQLITE_OK) {
-		r = store->db ? store_errno(rc) : -ENOMEM;
+		r = store->db ? open_errno(store->db, rc) : -ENOMEM;
+		goto fail;
+	}
+
+	/* SQLite opens a file it may not write read-only without a word;
+	 * every write would then fail while the daemon looked well. */
+	if (!read_only && sqlite3_db_readonly(store->db, "main") == 1) {
+		r = -EACCES;
 		goto fail;
 	}
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -168,6 +169,19 @@ static void test_config_is_a_directory(void **state)
 	assert_null(strstr(f->out, "Input/output error"));
 }
 
+/* A FIFO where the configuration should be: refused at once, not read
+ * (a read would wait for a writer that never comes). */
+static void test_config_is_a_fifo(void **state)
+{
+	struct fixture *f = *state;
+	char path[600];
+
+	snprintf(path, sizeof(path), "%s/fifo.yaml", f->h.dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(run(f, "check-config -c %s", path), 1);
+	assert_non_null(strstr(f->out, ":1:1: error: not a regular file"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -177,6 +191,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_is_a_directory,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_is_a_fifo, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

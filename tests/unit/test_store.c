@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -373,6 +375,35 @@ static void test_probe(void **state)
 	assert_int_equal(store_probe(f->store, 7), 0);
 }
 
+/* A store file that may not be written is refused, not opened read-only
+ * in silence. As root, whom no mode stops, a child that gave up root
+ * tries it; otherwise the file's mode does. */
+static void test_open_unwritable_refused(void **state)
+{
+	struct fixture *f = *state;
+	char path[128];
+	int status = -1;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/%s", f->dir, STORE_FILE_NAME);
+	assert_int_equal(chmod(f->dir, 0755), 0);
+	assert_int_equal(chmod(path, 0444), 0);
+
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct store *store = NULL;
+
+		if (geteuid() == 0 && setuid(65534) < 0)
+			_exit(2);
+		_exit(store_open(f->dir, &store) == -EACCES && !store ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(chmod(path, 0644), 0);
+}
+
 static void test_open_missing_dir(void **state)
 {
 	struct store *store = NULL;
@@ -401,6 +432,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_read_only, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_probe, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_unwritable_refused,
+						setup, teardown),
 		cmocka_unit_test(test_open_missing_dir),
 	};
 
