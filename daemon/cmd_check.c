@@ -216,12 +216,14 @@ int command_check_config(int argc, char **argv)
 		{"config", required_argument, NULL, 'c'},
 		{"message", required_argument, NULL, 'm'},
 		{"quiet", no_argument, NULL, 'q'},
+		{"not-production", no_argument, NULL, 'N'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *config_path = NULL;
 	const char *message_path = NULL;
 	struct config *config = NULL;
+	bool not_production = false;
 	bool quiet = false;
 	int status = EXIT_SUCCESS;
 	int opt;
@@ -236,6 +238,9 @@ int command_check_config(int argc, char **argv)
 			break;
 		case 'q':
 			quiet = true;
+			break;
+		case 'N':
+			not_production = true;
 			break;
 		case 'h':
 			help_print("check-config", stdout);
@@ -255,6 +260,18 @@ int command_check_config(int argc, char **argv)
 		return EXIT_FAILURE;
 
 	config_diags_print(&config->warnings, "warning", stderr);
+
+	/* What serve would refuse is not OK: an operator checks, then
+	 * restarts, and the daemon would stay down. */
+	if (config->testing && !not_production) {
+		fprintf(stderr,
+			"%s: error: the configuration has a testing: section,"
+			" which `alertbridge serve` refuses without"
+			" --not-production (give --not-production here too"
+			" if this is not production)\n",
+			config->path);
+		status = EXIT_FAILURE;
+	}
 	if (!quiet)
 		print_summary(config, stdout);
 	if (message_path &&

@@ -130,7 +130,22 @@ static void test_stray_operands_refused(void **state)
 
 	/* What they take still works. */
 	assert_int_equal(run(f, "version"), 0);
-	assert_int_equal(run(f, "check-config -c %s --quiet", c), 0);
+	assert_int_equal(
+		run(f, "check-config -c %s --quiet --not-production", c), 0);
+}
+
+/* What serve would refuse, check-config does not call OK. */
+static void test_check_config_refuses_testing(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(run(f, "check-config -c %s", f->h.config), 1);
+	assert_non_null(strstr(f->out, "error: the configuration has a"
+				       " testing: section"));
+	assert_null(strstr(f->out, "configuration OK"));
+	assert_int_equal(
+		run(f, "check-config -c %s --not-production", f->h.config), 0);
+	assert_non_null(strstr(f->out, "configuration OK"));
 }
 
 /* getopt's messages and ours start alike, and say what was wrong. */
@@ -193,6 +208,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_is_a_fifo, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_check_config_refuses_testing, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

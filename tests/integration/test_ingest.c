@@ -537,7 +537,9 @@ static void test_check_config_explains_real_alarm(void **state)
 
 	(void)state;
 	snprintf(cmd, sizeof(cmd),
-		 "%s check-config -c %s/config/demo-fixture.yaml --message %s"
+		 "%s check-config --not-production -c "
+		 "%s/config/demo-fixture.yaml"
+		 " --message %s"
 		 " 2>&1",
 		 harness_binary(), SOURCE_DIR, REAL_ALARM);
 	p = popen(cmd, "r");

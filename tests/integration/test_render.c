@@ -289,7 +289,8 @@ static void test_check_config(void **state)
 	assert_int_equal(render(f, REAL_SIGNED, ""), 0);
 	strcpy(rendered, f->out);
 
-	snprintf(args, sizeof(args), "check-config -c %s --message '%s'",
+	snprintf(args, sizeof(args),
+		 "check-config --not-production -c %s --message '%s'",
 		 f->h.config, REAL_SIGNED);
 	assert_int_equal(cli_run(args, f->out, sizeof(f->out)), 0);
 	/* The inline keys' warnings go first; render's output follows the
