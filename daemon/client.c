@@ -167,6 +167,14 @@ static int call(const struct client *c, const char *method, const char *path,
 	if (r < 0)
 		fprintf(stderr, "alertbridge: %s%s: %s\n", c->base, path,
 			error ? error : strerror(-r));
+	/* Nothing listens there: these need the running daemon, which
+	 * owns the incidents' state; say what still works without it. */
+	if (r == -ECONNREFUSED)
+		fprintf(stderr,
+			"alertbridge: no daemon answers at %s (is it running?"
+			" systemctl status alertbridge); without it, `queue"
+			" list` and `postmortem KEY` read the store\n",
+			c->base);
 	return r;
 }
 

@@ -67,6 +67,12 @@ static enum MHD_Result respond_allow(struct MHD_Connection *conn,
 	MHD_add_response_header(response, "Content-Type", content_type);
 	if (allow)
 		MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, allow);
+	/* A 401 says how to authenticate (RFC 9110): the API's bearer
+	 * token is the one 401 there is. */
+	if (status == 401)
+		MHD_add_response_header(response,
+					MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+					"Bearer realm=\"alertbridge\"");
 	ret = MHD_queue_response(conn, status, response);
 	MHD_destroy_response(response);
 	return ret;

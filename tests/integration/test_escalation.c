@@ -522,6 +522,7 @@ static void test_api_lists_and_needs_token(void **state)
 				      0, bad, &r),
 			 0);
 	assert_int_equal(r.status, 401);
+	assert_string_equal(r.www_authenticate, "Bearer realm=\"alertbridge\"");
 	assert_int_equal(api(s, "no-such-alarm", "resolve", &r), 404);
 
 	assert_int_equal(harness_get(&s->h, "/api/incidents", &r), 0);
@@ -1082,6 +1083,13 @@ static void test_cli_lists_and_acknowledges(void **state)
 	snprintf(want, sizeof(want),
 		 "alertbridge: cannot acknowledge '%s': not open\n", key);
 	assert_string_equal(out, want);
+
+	/* With the daemon stopped, the command says so, and what works
+	 * without it. */
+	assert_int_equal(harness_stop(&s->h), 0);
+	assert_int_equal(run_cli(s, "incidents", out, sizeof(out)), 1);
+	assert_non_null(strstr(out, "no daemon answers at http://127.0.0.1:"));
+	assert_non_null(strstr(out, "`queue list` and `postmortem KEY`"));
 }
 
 int main(void)

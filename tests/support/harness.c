@@ -385,26 +385,35 @@ static size_t on_body(char *data, size_t size, size_t n, void *userdata)
 	return size * n;
 }
 
-/* Keeps the value of the Allow header, the one header tests read. */
-static size_t on_header(char *data, size_t size, size_t n, void *userdata)
+/* Copies the value of header line data into out, if it is name's. */
+static void header_value(const char *data, size_t len, const char *name,
+			 char *out, size_t size)
 {
-	struct harness_response *r = userdata;
-	size_t len = size * n;
-	size_t start;
+	size_t start = strlen(name);
 	size_t end;
 
-	if (len < 6 || strncasecmp(data, "Allow:", 6) != 0)
-		return len;
-	start = 6;
+	if (len < start || strncasecmp(data, name, start) != 0)
+		return;
 	while (start < len && data[start] == ' ')
 		start++;
 	end = start;
 	while (end < len && data[end] != '\r' && data[end] != '\n')
 		end++;
-	if (end - start > sizeof(r->allow) - 1)
-		end = start + sizeof(r->allow) - 1;
-	memcpy(r->allow, data + start, end - start);
-	r->allow[end - start] = '\0';
+	if (end - start > size - 1)
+		end = start + size - 1;
+	memcpy(out, data + start, end - start);
+	out[end - start] = '\0';
+}
+
+/* Keeps the values of the headers tests read. */
+static size_t on_header(char *data, size_t size, size_t n, void *userdata)
+{
+	struct harness_response *r = userdata;
+	size_t len = size * n;
+
+	header_value(data, len, "Allow:", r->allow, sizeof(r->allow));
+	header_value(data, len, "WWW-Authenticate:", r->www_authenticate,
+		     sizeof(r->www_authenticate));
 	return len;
 }
 

@@ -87,7 +87,8 @@ void harness_kill(struct harness *h);
 struct harness_response {
 	long status;
 	char body[4096];
-	char allow[128]; /* the Allow header's value, "" when none */
+	char allow[128];            /* the Allow header's value, "" when none */
+	char www_authenticate[128]; /* likewise */
 };
 
 /*
