@@ -333,8 +333,10 @@ static int report_action(const char *command, const char *key, long status,
 		return EXIT_SUCCESS;
 	}
 	/* Asked again, as after a timeout: what was asked for is so. */
-	if (status == 409 && ack && strcmp(why, "already acknowledged") == 0) {
-		printf("already acknowledged '%s': nothing changed\n", key);
+	if (status == 409 &&
+	    ((ack && strcmp(why, "already acknowledged") == 0) ||
+	     (!ack && strcmp(why, "already resolved") == 0))) {
+		printf("%s '%s': nothing changed\n", why, key);
 		return EXIT_SUCCESS;
 	}
 	if (status == 404 && why[0]) {

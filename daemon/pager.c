@@ -528,7 +528,11 @@ int pager_command(struct store *store, const struct config *config,
 	    !(command == PAGER_REOPEN &&
 	      inc.status == INCIDENT_STATUS_RESOLVED)) {
 		ret->outcome = PAGER_IGNORED;
-		ret->why = "not open";
+		ret->why = inc.status == INCIDENT_STATUS_RESOLVED
+				   ? command == PAGER_RESOLVE
+					     ? "already resolved"
+					     : "resolved"
+				   : "not open";
 		goto out;
 	}
 

@@ -1077,11 +1077,18 @@ static void test_cli_lists_and_acknowledges(void **state)
 	assert_string_equal(out, want);
 	wait_count(s, HARNESS_KEY_PRIMARY, "resolve", "crit-j", 1);
 
-	/* Resolved, it is not open to acknowledge, and says so. */
+	/* Resolved, it is not open to acknowledge, and says so; resolved
+	 * again (a retry after a timeout), nothing changes and that is
+	 * what was asked. */
 	snprintf(args, sizeof(args), "ack '%s'", key);
 	assert_int_equal(run_cli(s, args, out, sizeof(out)), 1);
 	snprintf(want, sizeof(want),
-		 "alertbridge: cannot acknowledge '%s': not open\n", key);
+		 "alertbridge: cannot acknowledge '%s': resolved\n", key);
+	assert_string_equal(out, want);
+	snprintf(args, sizeof(args), "resolve '%s'", key);
+	assert_int_equal(run_cli(s, args, out, sizeof(out)), 0);
+	snprintf(want, sizeof(want), "already resolved '%s': nothing changed\n",
+		 key);
 	assert_string_equal(out, want);
 
 	/* With the daemon stopped, the command says so, and what works
