@@ -645,15 +645,21 @@ int store_outbox_row_read(sqlite3_stmt *stmt, struct store_outbox_row *row)
 	return 0;
 }
 
+static int outbox_row_read(sqlite3_stmt *stmt, void *item)
+{
+	return store_outbox_row_read(stmt, item);
+}
+
+static void outbox_rows_release(void *items, size_t n)
+{
+	store_outbox_rows_free(items, n);
+}
+
 int store_outbox_due(struct store *store, const char *target, int64_t now_ms,
 		     size_t max, struct store_outbox_row **ret_rows,
 		     size_t *ret_n)
 {
 	sqlite3_stmt *stmt;
-	struct store_outbox_row *rows = NULL;
-	size_t n = 0;
-	int rc;
-	int r = 0;
 
 	if (max == 0) {
 		*ret_rows = NULL;
@@ -667,31 +673,8 @@ int store_outbox_due(struct store *store, const char *target, int64_t now_ms,
 		store_bind_text(stmt, 1, target);
 	sqlite3_bind_int64(stmt, 2, now_ms);
 	sqlite3_bind_int64(stmt, 3, (sqlite3_int64)max);
-
-	rows = calloc(max, sizeof(*rows));
-	if (!rows) {
-		r = -ENOMEM;
-		goto out;
-	}
-
-	while (n < max && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		r = store_outbox_row_read(stmt, &rows[n]);
-		n++;
-		if (r < 0)
-			goto out;
-	}
-	if (n < max && rc != SQLITE_DONE) {
-		r = store_errno(rc);
-		goto out;
-	}
-
-	*ret_rows = rows;
-	*ret_n = n;
-	rows = NULL;
-out:
-	sqlite3_reset(stmt);
-	store_outbox_rows_free(rows, n);
-	return r;
+	return store_collect(stmt, sizeof(**ret_rows), outbox_row_read,
+			     outbox_rows_release, (void **)ret_rows, ret_n);
 }
 
 int store_outbox_next_due(struct store *store, int64_t *ret_ms)

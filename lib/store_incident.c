@@ -131,15 +131,10 @@ static sqlite3_stmt *stmt_get(struct store *store, enum incident_stmt which)
 	return stmt;
 }
 
-/*
- * Steps stmt (bound by the caller) and reads each row into a growing
- * array of item_size elements; on failure frees what was read with
- * release (which takes the array and its count).
- */
-static int collect(sqlite3_stmt *stmt, size_t item_size,
-		   int (*read)(sqlite3_stmt *stmt, void *item),
-		   void (*release)(void *items, size_t n), void **ret_items,
-		   size_t *ret_n)
+int store_collect(sqlite3_stmt *stmt, size_t item_size,
+		  int (*read)(sqlite3_stmt *stmt, void *item),
+		  void (*release)(void *items, size_t n), void **ret_items,
+		  size_t *ret_n)
 {
 	char *items = NULL;
 	size_t n = 0;
@@ -414,8 +409,8 @@ int store_incident_list_open(struct store *store, size_t max,
 	sqlite3_stmt *stmt = stmt_get(store, INC_LIST_OPEN);
 
 	sqlite3_bind_int64(stmt, 1, (sqlite3_int64)max);
-	return collect(stmt, sizeof(**ret_incidents), incident_read_item,
-		       incidents_release, (void **)ret_incidents, ret_n);
+	return store_collect(stmt, sizeof(**ret_incidents), incident_read_item,
+			     incidents_release, (void **)ret_incidents, ret_n);
 }
 
 int store_page_add(struct store *store, const char *dedup_key,
@@ -469,8 +464,8 @@ int store_pages_open(struct store *store, const char *dedup_key,
 	sqlite3_stmt *stmt = stmt_get(store, INC_PAGES_OPEN);
 
 	store_bind_text(stmt, 1, dedup_key);
-	return collect(stmt, sizeof(**ret_pages), page_read, pages_release,
-		       (void **)ret_pages, ret_n);
+	return store_collect(stmt, sizeof(**ret_pages), page_read,
+			     pages_release, (void **)ret_pages, ret_n);
 }
 
 int store_pages_resolve(struct store *store, const char *dedup_key,
@@ -533,8 +528,8 @@ int store_timeline_list(struct store *store, const char *dedup_key, size_t max,
 
 	store_bind_text(stmt, 1, dedup_key);
 	sqlite3_bind_int64(stmt, 2, (sqlite3_int64)max);
-	return collect(stmt, sizeof(**ret_entries), timeline_read,
-		       timeline_release, (void **)ret_entries, ret_n);
+	return store_collect(stmt, sizeof(**ret_entries), timeline_read,
+			     timeline_release, (void **)ret_entries, ret_n);
 }
 
 int store_incident_undelivered(struct store *store, const char *dedup_key,
@@ -636,8 +631,8 @@ int store_silence_list(struct store *store, int64_t now_ms,
 	sqlite3_stmt *stmt = stmt_get(store, INC_SILENCE_LIST);
 
 	sqlite3_bind_int64(stmt, 1, now_ms);
-	return collect(stmt, sizeof(**ret_silences), silence_read,
-		       silences_release, (void **)ret_silences, ret_n);
+	return store_collect(stmt, sizeof(**ret_silences), silence_read,
+			     silences_release, (void **)ret_silences, ret_n);
 }
 
 int store_silence_delete(struct store *store, int64_t id, bool *ret_found)

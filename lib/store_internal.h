@@ -40,6 +40,17 @@ char *store_column_strdup(sqlite3_stmt *stmt, int index);
  */
 int store_outbox_row_read(sqlite3_stmt *stmt, struct store_outbox_row *row);
 
+/*
+ * Steps stmt (bound by the caller) and reads each row into a growing
+ * array of item_size elements, then resets stmt; on failure frees what
+ * was read with release (which takes the array and its count). No rows:
+ * *ret_items NULL and *ret_n 0.
+ */
+int store_collect(sqlite3_stmt *stmt, size_t item_size,
+		  int (*read)(sqlite3_stmt *stmt, void *item),
+		  void (*release)(void *items, size_t n), void **ret_items,
+		  size_t *ret_n);
+
 /* Prepares and finalizes the statements of store_incident.c. */
 int store_incident_prepare(struct store *store);
 void store_incident_finalize(struct store *store);

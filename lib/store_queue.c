@@ -60,6 +60,16 @@ static int row_read(sqlite3_stmt *stmt, struct store_queue_row *row)
 	return r;
 }
 
+static int row_read_item(sqlite3_stmt *stmt, void *item)
+{
+	return row_read(stmt, item);
+}
+
+static void rows_release(void *items, size_t n)
+{
+	store_queue_rows_free(items, n);
+}
+
 int store_queue_list(struct store *store, bool dead, size_t max,
 		     struct store_queue_row **ret_rows, size_t *ret_n)
 {
@@ -67,40 +77,17 @@ int store_queue_list(struct store *store, bool dead, size_t max,
 		"SELECT " QUEUE_PENDING_COLUMNS("''") " ORDER BY id LIMIT ?1";
 	static const char dead_sql[] =
 		"SELECT " QUEUE_DEAD_COLUMNS("''") " ORDER BY id LIMIT ?1";
-	struct store_queue_row *rows = NULL;
 	sqlite3_stmt *stmt = NULL;
-	size_t n = 0;
-	int rc = SQLITE_DONE;
 	int r;
 
 	r = prepare(store, dead ? dead_sql : pending_sql, &stmt);
 	if (r < 0)
-		goto out;
+		return r;
 	sqlite3_bind_int64(stmt, 1, (sqlite3_int64)max);
 
-	rows = calloc(max ? max : 1, sizeof(*rows));
-	if (!rows) {
-		r = -ENOMEM;
-		goto out;
-	}
-
-	while (n < max && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		r = row_read(stmt, &rows[n]);
-		n++;
-		if (r < 0)
-			goto out;
-	}
-	if (n < max && rc != SQLITE_DONE) {
-		r = store_errno(rc);
-		goto out;
-	}
-
-	*ret_rows = rows;
-	*ret_n = n;
-	rows = NULL;
-out:
+	r = store_collect(stmt, sizeof(**ret_rows), row_read_item, rows_release,
+			  (void **)ret_rows, ret_n);
 	sqlite3_finalize(stmt);
-	store_queue_rows_free(rows, n);
 	return r;
 }
 
