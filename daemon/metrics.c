@@ -37,12 +37,14 @@ static const char *const hist_names[METRICS_HIST_COUNT] = {
 	"alertbridge_ingest_duration_seconds",
 	"alertbridge_delivery_duration_seconds",
 	"alertbridge_store_commit_duration_seconds",
-	"alertbridge_escalation_lateness_seconds"};
+	"alertbridge_escalation_lateness_seconds",
+	"alertbridge_store_checkpoint_duration_seconds"};
 static const char *const hist_help[METRICS_HIST_COUNT] = {
 	"Time from an SNS request to its answer.",
 	"Time of one HTTP exchange with the PagerDuty Events API.",
 	"Time of one group commit of the store.",
-	"How late escalation steps fired after their deadline."};
+	"How late escalation steps fired after their deadline.",
+	"Time of one checkpoint of the store's write-ahead log."};
 
 static const char *const gauge_names[METRICS_GAUGE_COUNT] = {
 	"alertbridge_outbox_depth",

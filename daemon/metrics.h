@@ -60,10 +60,11 @@ enum metrics_delivery {
 };
 
 enum metrics_histogram {
-	METRICS_HIST_INGEST,   /* request in to answer out */
-	METRICS_HIST_DELIVERY, /* one HTTP exchange with PagerDuty */
-	METRICS_HIST_COMMIT,   /* one group commit */
-	METRICS_HIST_LATENESS, /* an escalation step after its deadline */
+	METRICS_HIST_INGEST,     /* request in to answer out */
+	METRICS_HIST_DELIVERY,   /* one HTTP exchange with PagerDuty */
+	METRICS_HIST_COMMIT,     /* one group commit */
+	METRICS_HIST_LATENESS,   /* an escalation step after its deadline */
+	METRICS_HIST_CHECKPOINT, /* the log moved into the database */
 	METRICS_HIST_COUNT
 };
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checkpointer.h"
 #include "delivery.h"
 #include "escalation.h"
 #include "log.h"
@@ -39,12 +40,23 @@
  */
 #define WRITER_PROBE_INTERVAL_MS 500
 
+/*
+ * The write-ahead log: every WRITER_LOG_CHECKPOINT_PAGES pages it grows
+ * by (SQLite's own interval), the checkpointer is asked to move it into
+ * the database; past WRITER_LOG_MAX_PAGES (32 MiB of 4 KiB pages) the
+ * writer checkpoints itself between commits, which lets the log start
+ * over. See checkpointer.h.
+ */
+#define WRITER_LOG_CHECKPOINT_PAGES 1000
+#define WRITER_LOG_MAX_PAGES        8192
+
 /* A step of the system's clock this large is worth a log line. */
 #define WRITER_WALL_STEP_NOTICE_MS 1000
 
 struct writer {
 	struct app *app;
 	struct store *store;
+	struct checkpointer *checkpointer;
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t work; /* items queued, or stopping */
@@ -65,6 +77,10 @@ struct writer {
 	int64_t caught_up_late_ms;
 
 	int64_t wall_step_logged_ms; /* the step the log last reported */
+
+	/* The write-ahead log, as the writer's own commits left it. */
+	int log_asked_pages; /* its length at the last request */
+	bool log_full;       /* past WRITER_LOG_MAX_PAGES */
 };
 
 /* Records whether the last commit worked; says so when it works again. */
@@ -251,6 +267,42 @@ static bool store_refused(int error)
 	       error == -EUCLEAN || error == -EROFS;
 }
 
+/*
+ * After each of the writer's commits, with the log's length in pages:
+ * for every WRITER_LOG_CHECKPOINT_PAGES it grows by, a checkpoint, in
+ * the background while the log is within its bound, by the writer
+ * itself past it.
+ */
+static void on_log(void *arg, int log_pages)
+{
+	struct writer *writer = arg;
+
+	/* Shorter than at the last request: it started over. */
+	if (log_pages < writer->log_asked_pages)
+		writer->log_asked_pages = 0;
+	if (log_pages - writer->log_asked_pages < WRITER_LOG_CHECKPOINT_PAGES)
+		return;
+
+	writer->log_asked_pages = log_pages;
+	if (log_pages >= WRITER_LOG_MAX_PAGES)
+		writer->log_full = true;
+	else
+		checkpointer_request(writer->checkpointer);
+}
+
+/*
+ * A log past its bound is moved into the database on the writer's own
+ * connection, between commits, waiting briefly for readers: all of it
+ * is moved, and the next commit starts the log over.
+ */
+static void bound_log(struct writer *writer)
+{
+	if (!writer->log_full)
+		return;
+	writer->log_full = false;
+	checkpointer_run(writer->checkpointer, writer->store);
+}
+
 /* Applies a batch in one transaction; returns true if rows were queued. */
 static bool commit_batch(struct writer *writer, struct writer_item *batch)
 {
@@ -396,6 +448,7 @@ static int64_t schedule(struct writer *writer)
 		}
 		if (!tick(writer, config, now))
 			break;
+		bound_log(writer);
 	}
 
 	if (next != ESCALATION_NEVER && next - now < wait)
@@ -511,6 +564,7 @@ static void *writer_main(void *arg)
 		queued = commit_batch(writer, batch);
 		if (queued && writer->app->delivery)
 			delivery_wake(writer->app->delivery);
+		bound_log(writer);
 		if (store_incident_next_deadline(writer->store,
 						 &next_deadline) < 0)
 			next_deadline = ESCALATION_NEVER;
@@ -551,11 +605,16 @@ int writer_start(struct app *app, struct writer **ret_writer)
 	writer->catching_up = true;
 	config = app_config_acquire(app);
 	r = store_open(config->state_dir, &writer->store);
+	if (r == 0)
+		r = checkpointer_start(config->state_dir,
+				       &writer->checkpointer);
 	app_config_release(app, config);
 	if (r < 0) {
+		store_close(writer->store);
 		free(writer);
 		return r;
 	}
+	store_checkpoint_elsewhere(writer->store, on_log, writer);
 
 	pthread_mutex_init(&writer->lock, NULL);
 	pthread_condattr_init(&attr);
@@ -566,6 +625,7 @@ int writer_start(struct app *app, struct writer **ret_writer)
 
 	r = -pthread_create(&writer->thread, NULL, writer_main, writer);
 	if (r < 0) {
+		checkpointer_stop(writer->checkpointer);
 		store_close(writer->store);
 		free(writer);
 		return r;
@@ -629,6 +689,7 @@ void writer_stop(struct writer *writer)
 	pthread_mutex_destroy(&writer->lock);
 	pthread_cond_destroy(&writer->work);
 	pthread_cond_destroy(&writer->done);
+	checkpointer_stop(writer->checkpointer);
 	store_close(writer->store);
 	free(writer);
 }

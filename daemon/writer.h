@@ -15,6 +15,10 @@
  * After a start it logs what it fired late (escalation.catch_up); it
  * logs a step of the system's clock when it sees one.
  *
+ * Its commits leave checkpoints of the store's write-ahead log to a
+ * thread of their own (checkpointer.h), so that no request waits on
+ * one, until the log passes its bound.
+ *
  * app->store_ok follows the last commit. While it is false the writer
  * probes the store with a small commit every half second, so that
  * readiness comes back when the store does (disk space freed), with or

@@ -68,6 +68,49 @@ int store_commit(struct store *store);
 void store_rollback(struct store *store);
 
 /*
+ * Checkpoints, which move the write-ahead log into the database file.
+ * SQLite makes one inside the commit that takes the log past 1000
+ * pages, on the committing connection: a copy of the log and two
+ * fsyncs, during which that connection's thread does nothing else. A
+ * connection whose thread must not stall hands them to another.
+ */
+
+/* Hears of a commit on the connection: the pages now in the log. */
+typedef void store_log_fn(void *arg, int log_pages);
+
+/*
+ * This connection stops checkpointing by itself; fn (when not NULL)
+ * is called after each of its commits, on the committing thread, and
+ * must not use the store.
+ */
+void store_checkpoint_elsewhere(struct store *store, store_log_fn *fn,
+				void *arg);
+
+enum store_checkpoint_mode {
+	/*
+	 * Moves what it can of the log without waiting for readers or
+	 * writers. Once all of it is moved, the next write starts the log
+	 * over from its beginning, if no reader is in the log just then.
+	 */
+	STORE_CHECKPOINT_PASSIVE,
+	/*
+	 * Waits (up to 200 ms) for other writers and readers, moves all
+	 * of the log and makes sure the next write starts it over;
+	 * writers wait meanwhile.
+	 */
+	STORE_CHECKPOINT_RESTART,
+};
+
+/*
+ * A checkpoint, syncing both files as a commit does. *ret_log: pages in
+ * the log; *ret_moved: of those, in the database now. -EBUSY when
+ * another connection is checkpointing, or (RESTART) a reader or writer
+ * outlasted the wait.
+ */
+int store_checkpoint(struct store *store, enum store_checkpoint_mode mode,
+		     int *ret_log, int *ret_moved);
+
+/*
  * A savepoint inside the open transaction, so that one failed item of a
  * group commit can be undone without losing the others.
  */

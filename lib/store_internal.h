@@ -19,6 +19,8 @@ struct store {
 	sqlite3_stmt *stmt[STORE_STMTS_MAX];                   /* store.c */
 	sqlite3_stmt *incident_stmt[STORE_INCIDENT_STMTS_MAX]; /* incidents */
 	bool in_transaction;
+	store_log_fn *log_fn; /* store_checkpoint_elsewhere() */
+	void *log_arg;
 };
 
 /* An SQLite result as a negative errno (0 for OK, ROW and DONE). */

@@ -417,6 +417,124 @@ static void test_open_missing_dir(void **state)
 	assert_null(store);
 }
 
+/* What store_checkpoint_elsewhere()'s hook heard. */
+struct log_seen {
+	int commits;
+	int last;
+	bool shrank; /* the log started over */
+};
+
+static void on_log(void *arg, int log_pages)
+{
+	struct log_seen *seen = arg;
+
+	if (log_pages < seen->last)
+		seen->shrank = true;
+	seen->last = log_pages;
+	seen->commits++;
+}
+
+/* One transaction of rows with bodies near a page each. */
+static void commit_rows(struct store *store, int rows)
+{
+	static char body[3000];
+	static int next;
+
+	memset(body, 'x', sizeof(body) - 1);
+	assert_int_equal(store_begin(store), 0);
+	for (int i = 0; i < rows; i++) {
+		char key[32];
+		struct store_outbox_row row = {
+			.kind = STORE_OUTBOX_EVENT,
+			.order_key = key,
+			.target = "t",
+			.action = "trigger",
+			.body = body,
+			.created_ms = 1,
+			.next_attempt_ms = 1,
+		};
+
+		snprintf(key, sizeof(key), "k%d", next++);
+		assert_int_equal(store_outbox_add(store, &row, NULL), 0);
+	}
+	assert_int_equal(store_commit(store), 0);
+}
+
+/*
+ * A connection told to checkpoint elsewhere lets its log grow past
+ * SQLite's 1000 pages, telling its hook each commit's length; a passive
+ * checkpoint moves all of it when nothing else reads, and the next
+ * commit starts the log over.
+ */
+static void test_checkpoint_elsewhere(void **state)
+{
+	struct fixture *f = *state;
+	struct log_seen seen = {0};
+	int log = -1;
+	int moved = -1;
+
+	store_checkpoint_elsewhere(f->store, on_log, &seen);
+	for (int i = 0; i < 100 && seen.last < 1500; i++)
+		commit_rows(f->store, 50);
+	assert_true(seen.last >= 1500);
+	assert_false(seen.shrank);
+	assert_true(seen.commits >= 2);
+
+	assert_int_equal(store_checkpoint(f->store, STORE_CHECKPOINT_PASSIVE,
+					  &log, &moved),
+			 0);
+	assert_int_equal(log, seen.last);
+	assert_int_equal(moved, log);
+
+	commit_rows(f->store, 1);
+	assert_true(seen.shrank);
+	assert_true(seen.last < 100);
+}
+
+/*
+ * A reader in the log holds a restarting checkpoint back: it gives up
+ * after its short wait with -EBUSY, and succeeds once the reader is
+ * done, after which the log starts over.
+ */
+static void test_checkpoint_restart_waits_for_readers(void **state)
+{
+	struct fixture *f = *state;
+	struct log_seen seen = {0};
+	sqlite3_stmt *stmt;
+	char path[128];
+	sqlite3 *reader;
+
+	store_checkpoint_elsewhere(f->store, on_log, &seen);
+	commit_rows(f->store, 20);
+
+	snprintf(path, sizeof(path), "%s/%s", f->dir, STORE_FILE_NAME);
+	assert_int_equal(sqlite3_open(path, &reader), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(reader, "BEGIN", NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(reader,
+					    "SELECT count(*) FROM outbox", -1,
+					    &stmt, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(stmt, 0), 20);
+	sqlite3_finalize(stmt);
+
+	/* Newer than the reader's snapshot, so the reader needs the log. */
+	commit_rows(f->store, 20);
+	assert_int_equal(store_checkpoint(f->store, STORE_CHECKPOINT_RESTART,
+					  NULL, NULL),
+			 -EBUSY);
+
+	assert_int_equal(sqlite3_exec(reader, "COMMIT", NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(store_checkpoint(f->store, STORE_CHECKPOINT_RESTART,
+					  NULL, NULL),
+			 0);
+	commit_rows(f->store, 1);
+	assert_true(seen.shrank);
+	sqlite3_close(reader);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -439,6 +557,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_open_unwritable_refused,
 						setup, teardown),
 		cmocka_unit_test(test_open_missing_dir),
+		cmocka_unit_test_setup_teardown(test_checkpoint_elsewhere,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_checkpoint_restart_waits_for_readers, setup,
+			teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
