@@ -194,6 +194,10 @@ def main():
         value = ratio(name)
         if value is not None:
             print("| (for reference) %s | %.*f | |" % (label, digits, value))
+    if fig("fsync", "p50") is not None:
+        print("| (for reference) fdatasync of the state's disk, p50 / p99 "
+              "| %.2f / %.2f ms | |" % (fig("fsync", "p50"),
+                                        fig("fsync", "p99")))
     rss = fig("incidents", "rss", mib)
     if rss is not None:
         print("| (for reference) RSS with %d open incidents | %.1f MiB | |"
