@@ -315,11 +315,23 @@ static bool commit_batch(struct writer *writer, struct writer_item *batch)
 	if (r == 0) {
 		for (struct writer_item *it = batch; it; it = it->next) {
 			apply_item(writer, it, &queued);
-			if (it->result == WRITER_FAILED &&
-			    store_refused(it->error))
+			if (it->result != WRITER_FAILED)
+				continue;
+			if (store_refused(it->error))
 				refused = true;
+
+			/*
+			 * SQLite rolled the whole transaction back (a full
+			 * disk): the items before this one are undone too,
+			 * and the rest must not run outside a transaction.
+			 */
+			if (!store_transaction_open(writer->store)) {
+				r = it->error;
+				break;
+			}
 		}
-		r = store_commit(writer->store);
+		if (r == 0)
+			r = store_commit(writer->store);
 	}
 
 	if (r < 0) {

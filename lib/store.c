@@ -22,7 +22,7 @@
 #include "store_fault.h"
 #endif
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 /*
  * How long a writer waits for the other connection's write lock. The
@@ -92,14 +92,13 @@ enum store_stmt {
 
 /*
  * The head of each order_key is the row with the smallest id; only heads
- * may be sent, which keeps a resolve behind its trigger.
+ * may be sent, which keeps a resolve behind its trigger. The column head
+ * marks them (see the migration from schema 2).
  */
 #define OUTBOX_COLUMNS                                                         \
 	"o.id, o.kind, o.order_key, o.target, o.action, o.body, o.detail,"     \
 	" o.created_ms, o.attempts, o.next_attempt_ms, o.last_error"
-#define OUTBOX_IS_HEAD                                                         \
-	"o.id = (SELECT MIN(h.id) FROM outbox h"                               \
-	" WHERE h.order_key = o.order_key)"
+#define OUTBOX_IS_HEAD "o.head = 1"
 
 static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_BEGIN] = "BEGIN IMMEDIATE",
@@ -252,6 +251,40 @@ static const char *const migrations[] = {
 	" id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT,"
 	" spec TEXT NOT NULL, start_ms INTEGER NOT NULL,"
 	" end_ms INTEGER NOT NULL, created_ms INTEGER NOT NULL);",
+
+	/*
+	 * 2 to 3: the head of each order key (its row with the smallest
+	 * id, the only one that may be sent) is marked, and kept marked by
+	 * triggers through every insert and delete, so that finding what
+	 * is due reads the heads alone. Found by a look-up per row, it
+	 * cost the delivery thread a scan of the whole outbox each turn:
+	 * 50 ms and more with 100,000 rows waiting, while PagerDuty's rate
+	 * limit held them there.
+	 *
+	 * An insert is the head when nothing of its key comes before it;
+	 * then a later head of its key (a dead letter retried keeps its
+	 * old id) is one no more. A deleted head hands over to the next.
+	 */
+	"ALTER TABLE outbox ADD COLUMN head INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE outbox SET head = 1 WHERE id IN"
+	" (SELECT MIN(id) FROM outbox GROUP BY order_key);"
+	"CREATE INDEX outbox_heads ON outbox(target, id) WHERE head = 1;"
+	"CREATE INDEX outbox_heads_due ON outbox(next_attempt_ms)"
+	" WHERE head = 1;"
+	"CREATE TRIGGER outbox_head_insert AFTER INSERT ON outbox"
+	" WHEN NOT EXISTS (SELECT 1 FROM outbox h"
+	"  WHERE h.order_key = new.order_key AND h.id < new.id)"
+	" BEGIN"
+	"  UPDATE outbox SET head = 0"
+	"   WHERE order_key = new.order_key AND id > new.id AND head = 1;"
+	"  UPDATE outbox SET head = 1 WHERE id = new.id;"
+	" END;"
+	"CREATE TRIGGER outbox_head_delete AFTER DELETE ON outbox"
+	" WHEN old.head = 1"
+	" BEGIN"
+	"  UPDATE outbox SET head = 1 WHERE id = (SELECT MIN(id) FROM outbox"
+	"   WHERE order_key = old.order_key);"
+	" END;",
 };
 
 static int schema_version(struct store *store, int *ret_version)
@@ -554,6 +587,11 @@ int store_checkpoint(struct store *store, enum store_checkpoint_mode mode,
 	if (ret_moved)
 		*ret_moved = moved;
 	return rc == SQLITE_OK ? 0 : store_errno(rc);
+}
+
+bool store_transaction_open(const struct store *store)
+{
+	return !sqlite3_get_autocommit(store->db);
 }
 
 int store_savepoint(struct store *store)

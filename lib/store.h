@@ -111,6 +111,12 @@ int store_checkpoint(struct store *store, enum store_checkpoint_mode mode,
 		     int *ret_log, int *ret_moved);
 
 /*
+ * Whether a transaction is open. SQLite ends one by itself on some
+ * errors (a full disk, an I/O error), rolling all of it back.
+ */
+bool store_transaction_open(const struct store *store);
+
+/*
  * A savepoint inside the open transaction, so that one failed item of a
  * group commit can be undone without losing the others.
  */

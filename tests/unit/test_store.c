@@ -221,6 +221,102 @@ static void test_outbox_retry_and_dead(void **state)
 	store_queue_row_release(&letter);
 }
 
+/* The order_key and action of each row due for target, in order. */
+static void expect_due(struct store *store, const char *target,
+		       const char *want)
+{
+	struct store_outbox_row *rows;
+	char got[256] = "";
+	size_t n;
+
+	assert_int_equal(store_outbox_due(store, target, 1000, 10, &rows, &n),
+			 0);
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(got);
+
+		snprintf(got + len, sizeof(got) - len, "%s%s/%s", i ? " " : "",
+			 rows[i].order_key, rows[i].action);
+	}
+	store_outbox_rows_free(rows, n);
+	assert_string_equal(got, want);
+}
+
+static int64_t first_due_id(struct store *store, const char *target)
+{
+	struct store_outbox_row *rows;
+	int64_t id;
+	size_t n;
+
+	assert_int_equal(store_outbox_due(store, target, 1000, 1, &rows, &n),
+			 0);
+	assert_int_equal(n, 1);
+	id = rows[0].id;
+	store_outbox_rows_free(rows, n);
+	return id;
+}
+
+/*
+ * A dead letter retried goes back before the rows of its key that came
+ * after it: it is their head again, and they wait behind it.
+ */
+static void test_outbox_retried_letter_is_head(void **state)
+{
+	struct fixture *f = *state;
+	int64_t trigger;
+
+	add_event(f->store, "k1", "primary", "trigger", 100);
+	add_event(f->store, "k1", "primary", "resolve", 100);
+	trigger = first_due_id(f->store, "primary");
+	assert_int_equal(
+		store_outbox_dead(f->store, trigger, 1, 200, "HTTP 400"), 0);
+	expect_due(f->store, "primary", "k1/resolve");
+
+	assert_int_equal(store_queue_retry(f->store, trigger, true, 300), 0);
+	expect_due(f->store, "primary", "k1/trigger");
+	assert_int_equal(store_queue_drop(f->store, trigger, false), 0);
+	expect_due(f->store, "primary", "k1/resolve");
+}
+
+/*
+ * A store of schema 2 (before heads were marked) is migrated with the
+ * head of every key it holds marked: nothing waiting is lost or sent
+ * out of order.
+ */
+static void test_outbox_heads_migrated(void **state)
+{
+	struct fixture *f = *state;
+	char path[128];
+	sqlite3 *db;
+
+	add_event(f->store, "k1", "primary", "trigger", 100);
+	add_event(f->store, "k2", "primary", "trigger", 100);
+	add_event(f->store, "k1", "primary", "resolve", 100);
+	store_close(f->store);
+	f->store = NULL;
+
+	/* Back to schema 2, as an older daemon left the file. */
+	snprintf(path, sizeof(path), "%s/%s", f->dir, STORE_FILE_NAME);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+				      "DROP TRIGGER outbox_head_insert;"
+				      "DROP TRIGGER outbox_head_delete;"
+				      "DROP INDEX outbox_heads;"
+				      "DROP INDEX outbox_heads_due;"
+				      "ALTER TABLE outbox DROP COLUMN head;"
+				      "UPDATE meta SET value = '2'"
+				      " WHERE key = 'schema';",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+
+	assert_int_equal(store_open(f->dir, &f->store), 0);
+	expect_due(f->store, "primary", "k1/trigger k2/trigger");
+	assert_int_equal(
+		store_outbox_done(f->store, first_due_id(f->store, "primary")),
+		0);
+	expect_due(f->store, "primary", "k2/trigger k1/resolve");
+}
+
 /* Targets rows wait for, whatever the configuration says today. */
 static void test_outbox_targets(void **state)
 {
@@ -547,6 +643,10 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_targets, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_outbox_retried_letter_is_head, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_heads_migrated,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transaction_rollback,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_keeps_state, setup,
