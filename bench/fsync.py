@@ -20,6 +20,10 @@ def main():
     times = []
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
+        # Allocated and synced first, so that each round overwrites
+        # and no fdatasync has a new file size to write as well.
+        os.write(fd, block * 200)
+        os.fsync(fd)
         for i in range(count):
             os.pwrite(fd, block, (i % 200) * len(block))
             start = time.perf_counter()

@@ -38,18 +38,19 @@ static int checkpoint(struct checkpointer *cp, struct store *store,
 	int r;
 
 	r = store_checkpoint(store, mode, &log_pages, &moved_pages);
-	metrics_observe(METRICS_HIST_CHECKPOINT,
-			(app_mono_ms() - start) * 1000);
 
 	/*
-	 * Another connection's checkpoint (a short-lived one of the API's
-	 * at its close, say) does the same work; a reader that outlasts a
-	 * restart's wait only delays it to the next try.
+	 * Another connection was checkpointing (the delivery thread's, which
+	 * still checkpoints by itself), which does the same work; a reader
+	 * that outlasts a restart's wait only delays it to the next try.
 	 */
 	if (r == -EBUSY) {
 		LOG(LOG_LEVEL_DEBUG, "store.checkpoint_busy", {"by", by});
 		return r;
 	}
+	if (r == 0)
+		metrics_observe(METRICS_HIST_CHECKPOINT,
+				(app_mono_ms() - start) * 1000);
 
 	if (r < 0 && !cp->failing) {
 		cp->failing = true;

@@ -17,6 +17,15 @@
  * keep it bounded, the writer, once the log is long past the point,
  * checkpoints on its own connection between commits
  * (checkpointer_run()), which moves all of it, as SQLite would have.
+ *
+ * That last checkpoint waits at most 200 ms for readers. A reader that
+ * stays longer in the log (an operator's report over a large store,
+ * say) makes it give up; the writer tries again each 1000 pages, and
+ * meanwhile the log grows past its bound.
+ *
+ * The delivery thread's connection keeps SQLite's own checkpoints: it
+ * answers no request, and while nothing is ingested (an outbox drained
+ * under PagerDuty's rate limit) its commits are the only ones.
  */
 #ifndef ALERTBRIDGE_CHECKPOINTER_H
 #define ALERTBRIDGE_CHECKPOINTER_H

@@ -1018,9 +1018,6 @@ int delivery_start(struct app *app, struct delivery **ret_delivery)
 	if (r < 0)
 		goto fail;
 
-	/* Checkpoints are the writer's checkpointer's (checkpointer.h). */
-	store_checkpoint_elsewhere(d->store, NULL, NULL);
-
 	r = paces_build(d, d->config);
 	if (r < 0)
 		goto fail;

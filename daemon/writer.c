@@ -315,9 +315,8 @@ static bool commit_batch(struct writer *writer, struct writer_item *batch)
 	if (r == 0) {
 		for (struct writer_item *it = batch; it; it = it->next) {
 			apply_item(writer, it, &queued);
-			if (it->result != WRITER_FAILED)
-				continue;
-			if (store_refused(it->error))
+			if (it->result == WRITER_FAILED &&
+			    store_refused(it->error))
 				refused = true;
 
 			/*
@@ -326,7 +325,8 @@ static bool commit_batch(struct writer *writer, struct writer_item *batch)
 			 * and the rest must not run outside a transaction.
 			 */
 			if (!store_transaction_open(writer->store)) {
-				r = it->error;
+				r = it->result == WRITER_FAILED ? it->error
+								: -EIO;
 				break;
 			}
 		}

@@ -24,16 +24,6 @@
 
 #define STORE_SCHEMA_VERSION 3
 
-/*
- * How long a writer waits for the other connection's write lock. The
- * delivery worker and the ingest writer each hold it for one short
- * transaction at a time.
- */
-#define STORE_BUSY_TIMEOUT_MS 10000
-
-/* How long a restarting checkpoint waits for readers and writers. */
-#define STORE_CHECKPOINT_WAIT_MS 200
-
 static const char schema_sql[] =
 	"CREATE TABLE IF NOT EXISTS meta ("
 	" key TEXT PRIMARY KEY, value TEXT NOT NULL);"
@@ -219,7 +209,8 @@ char *store_column_strdup(sqlite3_stmt *stmt, int index)
 /*
  * Schema changes, each taking the schema from version i + 1 to i + 2.
  * Version 2 adds escalation to incidents, pages sent per level, the
- * incident timeline and silences set through the API.
+ * incident timeline and silences set through the API; version 3 marks
+ * the head of each order key in the outbox.
  */
 static const char *const migrations[] = {
 	"ALTER TABLE incidents ADD COLUMN policy TEXT;"
@@ -540,53 +531,6 @@ void store_rollback(struct store *store)
 	}
 	store_stmt_run(stmt_get(store, STMT_ROLLBACK));
 	store->in_transaction = false;
-}
-
-static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int pages)
-{
-	struct store *store = arg;
-
-	(void)db;
-	(void)name;
-	if (store->log_fn)
-		store->log_fn(store->log_arg, pages);
-	return SQLITE_OK;
-}
-
-void store_checkpoint_elsewhere(struct store *store, store_log_fn *fn,
-				void *arg)
-{
-	store->log_fn = fn;
-	store->log_arg = arg;
-
-	/* The hook replaces SQLite's own, which is what checkpoints. */
-	sqlite3_wal_hook(store->db, on_wal_commit, store);
-}
-
-int store_checkpoint(struct store *store, enum store_checkpoint_mode mode,
-		     int *ret_log, int *ret_moved)
-{
-	bool restart = mode == STORE_CHECKPOINT_RESTART;
-	int log = 0;
-	int moved = 0;
-	int rc;
-
-	/* A restart waits for readers; the caller's thread waits too, so
-	 * only briefly: an operator's long report must not stall it. */
-	if (restart)
-		sqlite3_busy_timeout(store->db, STORE_CHECKPOINT_WAIT_MS);
-	rc = sqlite3_wal_checkpoint_v2(store->db, NULL,
-				       restart ? SQLITE_CHECKPOINT_RESTART
-					       : SQLITE_CHECKPOINT_PASSIVE,
-				       &log, &moved);
-	if (restart)
-		sqlite3_busy_timeout(store->db, STORE_BUSY_TIMEOUT_MS);
-
-	if (ret_log)
-		*ret_log = log;
-	if (ret_moved)
-		*ret_moved = moved;
-	return rc == SQLITE_OK ? 0 : store_errno(rc);
 }
 
 bool store_transaction_open(const struct store *store)

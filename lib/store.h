@@ -103,9 +103,9 @@ enum store_checkpoint_mode {
 
 /*
  * A checkpoint, syncing both files as a commit does. *ret_log: pages in
- * the log; *ret_moved: of those, in the database now. -EBUSY when
- * another connection is checkpointing, or (RESTART) a reader or writer
- * outlasted the wait.
+ * the log; *ret_moved: of those, in the database now (either may be
+ * NULL). -EBUSY when another connection is checkpointing, or (RESTART)
+ * a reader or writer outlasted the wait.
  */
 int store_checkpoint(struct store *store, enum store_checkpoint_mode mode,
 		     int *ret_log, int *ret_moved);

@@ -11,6 +11,13 @@
 
 #include "store.h"
 
+/*
+ * How long a writer waits for the other connection's write lock. The
+ * delivery worker and the ingest writer each hold it for one short
+ * transaction at a time.
+ */
+#define STORE_BUSY_TIMEOUT_MS 10000
+
 #define STORE_STMTS_MAX          32
 #define STORE_INCIDENT_STMTS_MAX 32
 

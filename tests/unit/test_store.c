@@ -297,16 +297,31 @@ static void test_outbox_heads_migrated(void **state)
 	/* Back to schema 2, as an older daemon left the file. */
 	snprintf(path, sizeof(path), "%s/%s", f->dir, STORE_FILE_NAME);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db,
-				      "DROP TRIGGER outbox_head_insert;"
-				      "DROP TRIGGER outbox_head_delete;"
-				      "DROP INDEX outbox_heads;"
-				      "DROP INDEX outbox_heads_due;"
-				      "ALTER TABLE outbox DROP COLUMN head;"
-				      "UPDATE meta SET value = '2'"
-				      " WHERE key = 'schema';",
-				      NULL, NULL, NULL),
-			 SQLITE_OK);
+	assert_int_equal(
+		sqlite3_exec(
+			db,
+			"DROP TRIGGER outbox_head_insert;"
+			"DROP TRIGGER outbox_head_delete;"
+			"DROP INDEX outbox_heads;"
+			"DROP INDEX outbox_heads_due;"
+			"ALTER TABLE outbox RENAME TO outbox_3;"
+			"CREATE TABLE outbox ("
+			" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+			" kind TEXT NOT NULL, order_key TEXT NOT NULL,"
+			" target TEXT, action TEXT NOT NULL,"
+			" body TEXT NOT NULL, detail TEXT,"
+			" created_ms INTEGER NOT NULL,"
+			" attempts INTEGER NOT NULL DEFAULT 0,"
+			" next_attempt_ms INTEGER NOT NULL, last_error TEXT);"
+			"INSERT INTO outbox SELECT id, kind, order_key, target,"
+			" action, body, detail, created_ms, attempts,"
+			" next_attempt_ms, last_error FROM outbox_3;"
+			"DROP TABLE outbox_3;"
+			"CREATE INDEX outbox_order ON outbox(order_key, id);"
+			"CREATE INDEX outbox_target ON outbox(target, id);"
+			"UPDATE meta SET value = '2' WHERE key = 'schema';",
+			NULL, NULL, NULL),
+		SQLITE_OK);
 	sqlite3_close(db);
 
 	assert_int_equal(store_open(f->dir, &f->store), 0);
