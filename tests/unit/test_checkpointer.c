@@ -20,6 +20,7 @@
 #include "app.h"
 #include "checkpointer.h"
 #include "store.h"
+#include "storefill.h"
 
 #define DEADLINE_MS 10000
 
@@ -72,32 +73,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* One transaction of rows with bodies near a page each. */
-static void commit_rows(struct fixture *f, int rows)
-{
-	static char body[3000];
-	static int next;
-
-	memset(body, 'x', sizeof(body) - 1);
-	assert_int_equal(store_begin(f->store), 0);
-	for (int i = 0; i < rows; i++) {
-		char key[32];
-		struct store_outbox_row row = {
-			.kind = STORE_OUTBOX_EVENT,
-			.order_key = key,
-			.target = "t",
-			.action = "trigger",
-			.body = body,
-			.created_ms = 1,
-			.next_attempt_ms = 1,
-		};
-
-		snprintf(key, sizeof(key), "k%d", next++);
-		assert_int_equal(store_outbox_add(f->store, &row, NULL), 0);
-	}
-	assert_int_equal(store_commit(f->store), 0);
-}
-
 static void pause_briefly(void)
 {
 	nanosleep(&(struct timespec){.tv_nsec = 5 * 1000 * 1000}, NULL);
@@ -114,7 +89,7 @@ static void test_background_checkpoint(void **state)
 	int64_t deadline;
 
 	for (int i = 0; i < 100 && f->log_pages < 1200; i++)
-		commit_rows(f, 50);
+		storefill_commit(f->store, 50);
 	assert_true(f->log_pages >= 1200);
 	assert_true(f->requests > 0);
 
@@ -122,7 +97,7 @@ static void test_background_checkpoint(void **state)
 	deadline = app_mono_ms() + DEADLINE_MS;
 	while (!f->shrank && app_mono_ms() < deadline) {
 		pause_briefly();
-		commit_rows(f, 1);
+		storefill_commit(f->store, 1);
 	}
 	assert_true(f->shrank);
 	assert_true(f->log_pages < 1000);
@@ -138,11 +113,11 @@ static void test_run_on_writer(void **state)
 	struct fixture *f = *state;
 
 	for (int i = 0; i < 100 && f->log_pages < 1200; i++)
-		commit_rows(f, 50);
+		storefill_commit(f->store, 50);
 	assert_true(f->requests > 0);
 
 	assert_int_equal(checkpointer_run(f->cp, f->store), 0);
-	commit_rows(f, 1);
+	storefill_commit(f->store, 1);
 	assert_true(f->shrank);
 	assert_true(f->log_pages < 100);
 }

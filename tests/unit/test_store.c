@@ -17,6 +17,7 @@
 #include <sqlite3.h>
 
 #include "store.h"
+#include "storefill.h"
 
 struct fixture {
 	char dir[64];
@@ -545,32 +546,6 @@ static void on_log(void *arg, int log_pages)
 	seen->commits++;
 }
 
-/* One transaction of rows with bodies near a page each. */
-static void commit_rows(struct store *store, int rows)
-{
-	static char body[3000];
-	static int next;
-
-	memset(body, 'x', sizeof(body) - 1);
-	assert_int_equal(store_begin(store), 0);
-	for (int i = 0; i < rows; i++) {
-		char key[32];
-		struct store_outbox_row row = {
-			.kind = STORE_OUTBOX_EVENT,
-			.order_key = key,
-			.target = "t",
-			.action = "trigger",
-			.body = body,
-			.created_ms = 1,
-			.next_attempt_ms = 1,
-		};
-
-		snprintf(key, sizeof(key), "k%d", next++);
-		assert_int_equal(store_outbox_add(store, &row, NULL), 0);
-	}
-	assert_int_equal(store_commit(store), 0);
-}
-
 /*
  * A connection told to checkpoint elsewhere lets its log grow past
  * SQLite's 1000 pages, telling its hook each commit's length; a passive
@@ -586,7 +561,7 @@ static void test_checkpoint_elsewhere(void **state)
 
 	store_checkpoint_elsewhere(f->store, on_log, &seen);
 	for (int i = 0; i < 100 && seen.last < 1500; i++)
-		commit_rows(f->store, 50);
+		storefill_commit(f->store, 50);
 	assert_true(seen.last >= 1500);
 	assert_false(seen.shrank);
 	assert_true(seen.commits >= 2);
@@ -597,7 +572,7 @@ static void test_checkpoint_elsewhere(void **state)
 	assert_int_equal(log, seen.last);
 	assert_int_equal(moved, log);
 
-	commit_rows(f->store, 1);
+	storefill_commit(f->store, 1);
 	assert_true(seen.shrank);
 	assert_true(seen.last < 100);
 }
@@ -616,7 +591,7 @@ static void test_checkpoint_restart_waits_for_readers(void **state)
 	sqlite3 *reader;
 
 	store_checkpoint_elsewhere(f->store, on_log, &seen);
-	commit_rows(f->store, 20);
+	storefill_commit(f->store, 20);
 
 	snprintf(path, sizeof(path), "%s/%s", f->dir, STORE_FILE_NAME);
 	assert_int_equal(sqlite3_open(path, &reader), SQLITE_OK);
@@ -631,7 +606,7 @@ static void test_checkpoint_restart_waits_for_readers(void **state)
 	sqlite3_finalize(stmt);
 
 	/* Newer than the reader's snapshot, so the reader needs the log. */
-	commit_rows(f->store, 20);
+	storefill_commit(f->store, 20);
 	assert_int_equal(store_checkpoint(f->store, STORE_CHECKPOINT_RESTART,
 					  NULL, NULL),
 			 -EBUSY);
@@ -641,7 +616,7 @@ static void test_checkpoint_restart_waits_for_readers(void **state)
 	assert_int_equal(store_checkpoint(f->store, STORE_CHECKPOINT_RESTART,
 					  NULL, NULL),
 			 0);
-	commit_rows(f->store, 1);
+	storefill_commit(f->store, 1);
 	assert_true(seen.shrank);
 	sqlite3_close(reader);
 }
