@@ -545,26 +545,11 @@ out:
 static int file_error(struct config_diags *errors, const char *path,
 		      const char *message, const char *hint)
 {
-	struct config_diag *v;
-	struct config_diag *d;
+	char *copy = strdup(message);
 
-	v = realloc(errors->v, (errors->n + 1) * sizeof(*v));
-	if (!v)
+	if (!copy)
 		return -ENOMEM;
-	errors->v = v;
-	d = &v[errors->n];
-	*d = (struct config_diag){.line = 1, .column = 1};
-	d->file = strdup(path);
-	d->message = strdup(message);
-	d->hint = hint ? strdup(hint) : NULL;
-	if (!d->file || !d->message || (hint && !d->hint)) {
-		free(d->file);
-		free(d->message);
-		free(d->hint);
-		return -ENOMEM;
-	}
-	errors->n++;
-	return 0;
+	return tree_diags_add(errors, path, 1, 1, copy, hint);
 }
 
 int config_load_file(const char *path, struct config **ret_config,

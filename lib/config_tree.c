@@ -45,9 +45,8 @@ void config_diags_print(const struct config_diags *diags, const char *prefix,
 	}
 }
 
-/* Takes message over; copies file and hint. */
-static int diags_add(struct config_diags *diags, const char *file, int line,
-		     int column, char *message, const char *hint)
+int tree_diags_add(struct config_diags *diags, const char *file, int line,
+		   int column, char *message, const char *hint)
 {
 	struct config_diag *v;
 	struct config_diag d = {
@@ -206,7 +205,7 @@ static void vreport(struct loader *ld, struct config_diags *to, int line,
 		}
 	}
 	if (!message ||
-	    diags_add(to, ld->file, line, column, message, hint_line))
+	    tree_diags_add(to, ld->file, line, column, message, hint_line))
 		ld->oom = true;
 	free(hint_line);
 }

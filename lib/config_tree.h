@@ -96,6 +96,14 @@ void tree_warn(struct loader *ld, const struct ynode *node, const char *hint,
 /* strdup() that sets ld->oom on failure. */
 char *tree_strdup(struct loader *ld, const char *s);
 
+/*
+ * Appends a diagnostic at line and column of file: takes message over
+ * (freeing it on failure), copies file and hint (which may be NULL).
+ * 0 or -ENOMEM.
+ */
+int tree_diags_add(struct config_diags *diags, const char *file, int line,
+		   int column, char *message, const char *hint);
+
 /* Puts diagnostics from index first on in file order (a stable sort). */
 void tree_diags_sort(struct config_diags *diags, size_t first);
 
